@@ -1,0 +1,77 @@
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import UserCreationForm
+
+from captions.models import Platform, Report, Tone
+
+LANGUAGES = [
+    ("en", "English"),
+    ("es", "Spanish"),
+    ("fr", "French"),
+    ("de", "German"),
+    ("it", "Italian"),
+    ("pt", "Portuguese"),
+    ("nl", "Dutch"),
+    ("pl", "Polish"),
+    ("tr", "Turkish"),
+    ("ja", "Japanese"),
+    ("ko", "Korean"),
+    ("zh", "Chinese"),
+    ("hi", "Hindi"),
+    ("ar", "Arabic"),
+]
+
+
+class SignupForm(UserCreationForm):
+    email = forms.EmailField(required=True, help_text="For password resets.")
+
+    class Meta(UserCreationForm.Meta):
+        fields = ("username", "email")
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleImageField(forms.FileField):
+    """Several files in one field; each is checked later by the upload service."""
+
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        files = [f for f in files if f]
+        if not files:
+            raise forms.ValidationError("Choose at least one photo.", code="required")
+        limit = settings.UPLOAD_MAX_FILES
+        if len(files) > limit:
+            raise forms.ValidationError(
+                f"Too many files: {len(files)} chosen, limit {limit} at once.", code="too_many"
+            )
+        return files
+
+
+class GenerationOptionsForm(forms.Form):
+    platform = forms.ChoiceField(choices=Platform.choices, initial=Platform.INSTAGRAM)
+    tone = forms.ChoiceField(choices=Tone.choices, initial=Tone.CASUAL)
+    variants = forms.IntegerField(min_value=1, max_value=5, initial=3, label="Caption variants")
+    language = forms.ChoiceField(
+        choices=LANGUAGES, initial="en", help_text="Used by the language model; the offline composer writes English."
+    )
+
+
+class UploadForm(GenerationOptionsForm):
+    photos = MultipleImageField(
+        label="Photos",
+        help_text="JPEG, PNG, WebP or GIF; up to 10 at once, 20 MB each.",
+        widget=MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}),
+    )
+
+    field_order = ["photos", "platform", "tone", "variants", "language"]
+
+
+class ReportForm(forms.ModelForm):
+    class Meta:
+        model = Report
+        fields = ("reason", "note")
+        widgets = {"note": forms.TextInput(attrs={"placeholder": "What is wrong? (optional)"})}

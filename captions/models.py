@@ -1,0 +1,252 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.functional import cached_property
+
+
+class Photo(models.Model):
+    """One uploaded photo, re-encoded without metadata and stored under a UUID name."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="photos")
+    image = models.FileField(upload_to="photos/", max_length=200)
+    thumbnail = models.FileField(upload_to="thumbnails/", max_length=200)
+    original_name = models.CharField(max_length=120, blank=True, help_text="Display text only.")
+    sha256 = models.CharField(max_length=64, help_text="Of the uploaded bytes, to spot repeats.")
+    content_type = models.CharField(max_length=40)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size_bytes = models.PositiveIntegerField(help_text="Of the stored, re-encoded file.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    # Moderation.
+    nsfw_score = models.FloatField(null=True, blank=True)
+    nsfw_model = models.CharField(max_length=80, blank=True)
+    flagged_at = models.DateTimeField(null=True, blank=True, help_text="In the review queue since.")
+    flag_reasons = models.JSONField(default=list, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    hidden_at = models.DateTimeField(null=True, blank=True)
+    hidden_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["owner", "sha256"], name="photo_unique_per_owner")]
+        indexes = [models.Index(fields=["owner", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.original_name or str(self.uuid)
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.hidden_at is not None
+
+
+class Platform(models.TextChoices):
+    INSTAGRAM = "instagram", "Instagram"
+    X = "x", "X"
+    LINKEDIN = "linkedin", "LinkedIn"
+    TIKTOK = "tiktok", "TikTok"
+    GENERAL = "general", "General"
+
+
+class Tone(models.TextChoices):
+    CASUAL = "casual", "Casual"
+    FUNNY = "funny", "Funny"
+    PROFESSIONAL = "professional", "Professional"
+    INSPIRATIONAL = "inspirational", "Inspirational"
+    POETIC = "poetic", "Poetic"
+
+
+class Generation(models.Model):
+    """One run of the pipeline for a photo with one set of options.
+
+    The row is the truth; Celery messages only say "look at job N". Status moves
+    forward through conditional UPDATEs (see captions.services.pipeline).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        CAPTIONING = "captioning", "Captioning"
+        REFINING = "refining", "Writing hashtags"
+        HELD = "held", "Held for review"
+        DONE = "done", "Done"
+        PARTIAL = "partial", "Partly done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    FINAL_STATUSES = (Status.DONE, Status.PARTIAL, Status.FAILED, Status.CANCELLED, Status.HELD)
+
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="generations")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    platform = models.CharField(max_length=12, choices=Platform.choices, default=Platform.INSTAGRAM)
+    tone = models.CharField(max_length=16, choices=Tone.choices, default=Tone.CASUAL)
+    variants = models.PositiveSmallIntegerField(default=3)
+    language = models.CharField(max_length=35, default="en")
+    sources = models.JSONField(default=list, help_text="The sources this job waits for.")
+    refiner = models.CharField(max_length=20, blank=True, help_text="The refiner that wrote the suggestions.")
+    refiner_fallback_reason = models.TextField(
+        blank=True, help_text="Why the offline composer stood in for the LLM."
+    )
+    banned_hashtags_dropped = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    timings = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "lease_expires_at"])]
+
+    def __str__(self) -> str:
+        return f"Generation {self.pk} ({self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL_STATUSES
+
+    @cached_property
+    def results(self) -> dict:
+        """Display-ready results for templates (see selectors.generation_results)."""
+        from captions.selectors import generation_results
+
+        return generation_results(self)
+
+
+class Source(models.TextChoices):
+    BLIP = "blip", "BLIP"
+    VIT_GPT2 = "vit_gpt2", "ViT-GPT2"
+    TAGGER = "tagger", "Object tags"
+    NSFW = "nsfw", "Safety check"
+
+
+class ModelCaption(models.Model):
+    """What one source produced for one generation: a caption, tags or a score."""
+
+    class Status(models.TextChoices):
+        OK = "ok", "OK"
+        FAILED = "failed", "Failed"
+
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="model_captions")
+    source = models.CharField(max_length=12, choices=Source.choices)
+    status = models.CharField(max_length=8, choices=Status.choices)
+    model_name = models.CharField(max_length=200, blank=True)
+    text = models.TextField(blank=True)
+    tags = models.JSONField(default=list, blank=True, help_text='[{"label", "score", "fine"}]')
+    score = models.FloatField(null=True, blank=True)
+    seconds = models.FloatField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["generation", "source"]
+        constraints = [
+            models.UniqueConstraint(fields=["generation", "source"], name="model_caption_one_per_source")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()}: {self.text or self.error}"[:80]
+
+
+class Suggestion(models.Model):
+    """One ready-to-post caption with its hashtags."""
+
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="suggestions")
+    position = models.PositiveSmallIntegerField()
+    caption = models.TextField()
+    hashtags = models.JSONField(default=list)
+    refiner = models.CharField(max_length=20)
+    is_favourite = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["generation", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["generation", "position"], name="suggestion_position_unique"),
+            models.UniqueConstraint(
+                fields=["generation"], condition=Q(is_favourite=True), name="suggestion_one_favourite"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.caption[:80]
+
+
+class Report(models.Model):
+    """An owner's report that a result is wrong or offensive."""
+
+    class Reason(models.TextChoices):
+        WRONG = "wrong", "Wrong"
+        OFFENSIVE = "offensive", "Offensive"
+
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="reports")
+    generation = models.ForeignKey(Generation, null=True, blank=True, on_delete=models.SET_NULL)
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} report on {self.photo}"
+
+
+class BannedHashtag(models.Model):
+    """A hashtag no generated output may carry: an exact word or a regular expression."""
+
+    class Kind(models.TextChoices):
+        EXACT = "exact", "Exact word"
+        PATTERN = "pattern", "Pattern (regular expression)"
+
+    text = models.CharField(max_length=200, help_text="Without '#'. Exact words match case-insensitively.")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.EXACT)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["text"]
+        constraints = [models.UniqueConstraint(fields=["text", "kind"], name="banned_hashtag_unique")]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class AccountStanding(models.Model):
+    """Per-user moderation state: AI switch, quota, ban reason."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="standing")
+    ai_enabled = models.BooleanField(default=True, help_text="Off: the user cannot start generations.")
+    daily_quota = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Generations a day; empty means the site default."
+    )
+    banned_at = models.DateTimeField(null=True, blank=True)
+    ban_reason = models.CharField(max_length=300, blank=True)
+
+    def __str__(self) -> str:
+        return f"Standing of {self.user}"
+
+
+class ModerationAction(models.Model):
+    """The audit trail: who did what, to what, when and why."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=40)
+    target_type = models.CharField(max_length=40)
+    target_id = models.CharField(max_length=64)
+    target_repr = models.CharField(max_length=200)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.action} {self.target_repr}"

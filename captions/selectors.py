@@ -1,0 +1,111 @@
+"""Reads. Every per-user lookup goes through these, so access rules live in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.http import Http404
+
+from captions import platforms
+from captions.backends.base import Suggestion as SuggestionData
+from captions.models import Generation, ModelCaption, Photo, Source, Suggestion
+
+
+def _latest_generation(field: str) -> Subquery:
+    return Subquery(
+        Generation.objects.filter(photo=OuterRef("pk")).order_by("-created_at", "-id").values(field)[:1]
+    )
+
+
+def photos_for_user(*, user, query: str = "", status: str = "") -> QuerySet[Photo]:
+    """The user's history, newest first, with each photo's latest job status."""
+    photos = Photo.objects.filter(owner=user).annotate(latest_status=_latest_generation("status"))
+    query = query.strip()
+    if query:
+        word = query.lstrip("#")
+        matches = (
+            Q(original_name__icontains=query)
+            | Q(generations__model_captions__text__icontains=query)
+            | Q(generations__suggestions__caption__icontains=query)
+            | Q(generations__suggestions__hashtags__icontains=word)
+        )
+        photos = photos.filter(pk__in=Photo.objects.filter(matches, owner=user).values("pk"))
+    if status:
+        photos = photos.filter(latest_status=status)
+    return photos.order_by("-created_at", "-id")
+
+
+def photo_get_for_user(*, user, uuid) -> Photo:
+    """The user's photo, or 404 — the same for a missing photo and another user's."""
+    try:
+        return Photo.objects.get(uuid=uuid, owner=user)
+    except (Photo.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No such photo.") from exc
+
+
+def photo_get_for_media(*, user, uuid) -> Photo:
+    """Owners see their photos; staff see any photo, to moderate it."""
+    photos = Photo.objects.all() if user.is_staff else Photo.objects.filter(owner=user)
+    try:
+        return photos.get(uuid=uuid)
+    except (Photo.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No such photo.") from exc
+
+
+def generation_latest(*, photo: Photo) -> Generation | None:
+    return (
+        Generation.objects.filter(photo=photo)
+        .prefetch_related(
+            Prefetch("model_captions", queryset=ModelCaption.objects.order_by("source")),
+            Prefetch("suggestions", queryset=Suggestion.objects.order_by("position")),
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def generation_get_for_user(*, user, pk: int) -> Generation:
+    try:
+        return Generation.objects.select_related("photo").get(pk=pk, photo__owner=user)
+    except (Generation.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No such job.") from exc
+
+
+@dataclass(frozen=True)
+class SuggestionDisplay:
+    suggestion: Suggestion
+    hashtags_text: str
+    post_text: str
+    length: int
+
+
+_STEP = {
+    Generation.Status.QUEUED: 1,
+    Generation.Status.CAPTIONING: 2,
+    Generation.Status.REFINING: 3,
+}
+
+
+def generation_results(generation: Generation) -> dict:
+    """What the photo page shows for a job: rows by source, display-ready suggestions."""
+    rows = {row.source: row for row in generation.model_captions.all()}
+    suggestions = []
+    for suggestion in generation.suggestions.all():
+        data = SuggestionData(caption=suggestion.caption, hashtags=tuple(suggestion.hashtags))
+        post = platforms.compose_post(data, generation.platform)
+        suggestions.append(
+            SuggestionDisplay(
+                suggestion=suggestion,
+                hashtags_text=" ".join(suggestion.hashtags),
+                post_text=post,
+                length=len(post),
+            )
+        )
+    return {
+        "captions": [(Source.BLIP.label, rows.get(Source.BLIP)), (Source.VIT_GPT2.label, rows.get(Source.VIT_GPT2))],
+        "tagger": rows.get(Source.TAGGER),
+        "nsfw": rows.get(Source.NSFW),
+        "suggestions": suggestions,
+        "step": _STEP.get(generation.status, 4),
+    }

@@ -1,0 +1,101 @@
+"""Starting generations and the checks that gate them (AI switch, daily quota)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from captions.models import AccountStanding, Generation, Photo, Platform, Source, Tone
+
+
+class GenerationRefused(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class GenerationOptions:
+    platform: str = Platform.INSTAGRAM
+    tone: str = Tone.CASUAL
+    variants: int = 3
+    language: str = "en"
+
+
+def generation_sources() -> list[str]:
+    sources = [Source.BLIP, Source.VIT_GPT2, Source.TAGGER]
+    if settings.NSFW_ENABLED:
+        sources.append(Source.NSFW)
+    return [str(s) for s in sources]
+
+
+def user_daily_quota(*, user) -> int:
+    standing = AccountStanding.objects.filter(user=user).first()
+    if standing and standing.daily_quota is not None:
+        return standing.daily_quota
+    return settings.DAILY_GENERATION_QUOTA
+
+
+def generation_check_allowed(*, user, count: int = 1) -> None:
+    """Raise GenerationRefused when the user may not start ``count`` more jobs now."""
+    standing = AccountStanding.objects.filter(user=user).first()
+    if standing and not standing.ai_enabled:
+        raise GenerationRefused("AI generation is turned off for your account. Contact the site's staff.")
+    quota = user_daily_quota(user=user)
+    used = Generation.objects.filter(
+        photo__owner=user, created_at__gte=timezone.now() - timedelta(days=1)
+    ).count()
+    if used + count > quota:
+        left = max(quota - used, 0)
+        raise GenerationRefused(
+            f"Daily limit reached: {quota} generations in 24 hours ({used} used, {left} left). "
+            "Try again later."
+        )
+
+
+def generation_start_many(*, photos: list[Photo], options: GenerationOptions) -> list[Generation]:
+    """Create one queued job per photo and, once committed, enqueue each source
+    once for all of them, so the vision models see the photos as one batch."""
+    if not photos:
+        return []
+    generation_check_allowed(user=photos[0].owner, count=len(photos))
+    now = timezone.now()
+    sources = generation_sources()
+    with transaction.atomic():
+        generations = [
+            Generation.objects.create(
+                photo=photo,
+                platform=options.platform,
+                tone=options.tone,
+                variants=options.variants,
+                language=options.language,
+                sources=sources,
+                attempts=1,
+                lease_expires_at=now + timedelta(seconds=settings.GENERATION_LEASE_SECONDS),
+            )
+            for photo in photos
+        ]
+        ids = [g.pk for g in generations]
+        transaction.on_commit(lambda: enqueue_sources(generation_ids=ids, sources=sources))
+    return generations
+
+
+def generation_start(*, photo: Photo, options: GenerationOptions) -> Generation:
+    return generation_start_many(photos=[photo], options=options)[0]
+
+
+def enqueue_sources(*, generation_ids: list[int], sources: list[str]) -> None:
+    from captions.tasks import generation_run_source
+
+    for source in sources:
+        generation_run_source.delay(source, generation_ids)
+
+
+def enqueue_refine(*, generation_id: int) -> None:
+    from captions.tasks import generation_refine
+
+    generation_refine.delay(generation_id)

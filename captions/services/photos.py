@@ -1,0 +1,128 @@
+"""Writes on photos: upload and delete."""
+
+from __future__ import annotations
+
+import logging
+import uuid as uuid_lib
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+
+from captions.models import Photo
+from captions.services.uploads import (
+    NormalisedImage,
+    UploadLimits,
+    UploadRejected,
+    display_name,
+    size_check,
+    image_normalise,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def upload_limits() -> UploadLimits:
+    return UploadLimits(
+        max_bytes=settings.UPLOAD_MAX_BYTES,
+        max_pixels=settings.UPLOAD_MAX_PIXELS,
+        max_side=settings.UPLOAD_MAX_SIDE,
+        max_aspect=settings.UPLOAD_MAX_ASPECT,
+        thumbnail_size=settings.THUMBNAIL_SIZE,
+    )
+
+
+@dataclass
+class UploadOutcome:
+    """What happened to each file of one upload request."""
+
+    created: list[Photo] = field(default_factory=list)
+    duplicates: list[Photo] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (display name, message)
+
+
+def photo_upload_many(*, owner, files: list[UploadedFile]) -> UploadOutcome:
+    """Store each acceptable file as a Photo. Each file stands alone: one bad
+    file is reported and leaves nothing behind, the others still go in."""
+    outcome = UploadOutcome()
+    limits = upload_limits()
+    seen: dict[str, Photo] = {}
+    for upload in files:
+        name = display_name(upload.name or "")
+        try:
+            # Refuse from the declared size first, before reading a huge file into memory.
+            size_check(size=upload.size or 0, limits=limits)
+            normalised = image_normalise(data=_read_all(upload, limits), limits=limits)
+        except UploadRejected as exc:
+            outcome.rejected.append((name, exc.message))
+            continue
+        existing = seen.get(normalised.sha256) or photo_find_duplicate(owner=owner, sha256=normalised.sha256)
+        if existing:
+            outcome.duplicates.append(existing)
+            continue
+        photo = photo_create(owner=owner, image=normalised, original_name=name)
+        if photo is None:  # The same bytes arrived concurrently.
+            outcome.duplicates.append(photo_find_duplicate(owner=owner, sha256=normalised.sha256))
+            continue
+        seen[normalised.sha256] = photo
+        outcome.created.append(photo)
+    return outcome
+
+
+def _read_all(upload: UploadedFile, limits: UploadLimits) -> bytes:
+    upload.seek(0)
+    return upload.read(limits.max_bytes + 1)
+
+
+def photo_find_duplicate(*, owner, sha256: str) -> Photo | None:
+    return Photo.objects.filter(owner=owner, sha256=sha256).first()
+
+
+def photo_create(*, owner, image: NormalisedImage, original_name: str) -> Photo | None:
+    """Save the files, then the row; if the row cannot be written the files go
+    again, so no orphan is left. Returns None when the owner already has
+    these exact bytes (a concurrent upload won)."""
+    stem = uuid_lib.uuid4().hex
+    image_name = default_storage.save(f"photos/{stem}.{image.extension}", ContentFile(image.content))
+    thumb_name = default_storage.save(f"thumbnails/{stem}.jpg", ContentFile(image.thumbnail))
+    try:
+        with transaction.atomic():
+            return Photo.objects.create(
+                owner=owner,
+                image=image_name,
+                thumbnail=thumb_name,
+                original_name=original_name,
+                sha256=image.sha256,
+                content_type=image.content_type,
+                width=image.width,
+                height=image.height,
+                size_bytes=len(image.content),
+            )
+    except IntegrityError:
+        _delete_files(image_name, thumb_name)
+        return None
+    except BaseException:
+        _delete_files(image_name, thumb_name)
+        raise
+
+
+def photo_delete(*, photo: Photo) -> None:
+    """Delete the row; its files go once the transaction commits (see signals)."""
+    photo.delete()
+
+
+def photo_files_delete(*, names: list[str]) -> None:
+    _delete_files(*names)
+
+
+def _delete_files(*names: str) -> None:
+    for name in names:
+        if not name:
+            continue
+        try:
+            default_storage.delete(name)
+        except OSError:
+            logger.exception("Could not delete stored file %s", name)

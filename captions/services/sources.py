@@ -1,0 +1,88 @@
+"""Builds the configured backends from settings.
+
+Backend modules are imported inside the functions: this module is reachable
+from the web process, which must never import torch or transformers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+
+from captions.models import Source
+
+if TYPE_CHECKING:
+    from captions.backends.base import Captioner, Refiner, Tagger
+
+_HF_ENDPOINTS = {Source.BLIP: "HF_BLIP_ENDPOINT_URL", Source.VIT_GPT2: "HF_VIT_GPT2_ENDPOINT_URL"}
+_LOCAL_MODELS = {
+    Source.BLIP: ("CAPTIONS_BLIP_MODEL", "CAPTIONS_BLIP_MAX_LENGTH"),
+    Source.VIT_GPT2: ("CAPTIONS_VIT_GPT2_MODEL", "CAPTIONS_VIT_GPT2_MAX_LENGTH"),
+}
+
+
+def captioner_kind(source: str) -> str:
+    """"hf" or "local" for a caption source, as CAPTIONS_CAPTIONER says ("auto":
+    hosted when an endpoint or provider is configured for it, else local)."""
+    mode = settings.CAPTIONS_CAPTIONER
+    if mode in ("hf", "local"):
+        return mode
+    endpoint = getattr(settings, _HF_ENDPOINTS[Source(source)])
+    return "hf" if endpoint or settings.HF_PROVIDER else "local"
+
+
+def captioner_for(source: str) -> Captioner:
+    source = Source(source)
+    model_setting, length_setting = _LOCAL_MODELS[source]
+    if captioner_kind(source) == "hf":
+        from captions.backends.hf import HFCaptioner
+
+        return HFCaptioner(
+            model=getattr(settings, _HF_ENDPOINTS[source]) or getattr(settings, model_setting),
+            token=settings.HF_TOKEN or None,
+            provider=settings.HF_PROVIDER or None,
+            timeout=settings.HF_TIMEOUT,
+        )
+    from captions.backends.local import load_captioner
+
+    return load_captioner(
+        str(source),
+        model=getattr(settings, model_setting),
+        cache_dir=settings.CAPTIONS_MODEL_CACHE_DIR,
+        device=settings.CAPTIONS_DEVICE,
+        max_length=getattr(settings, length_setting),
+        num_beams=settings.CAPTIONS_NUM_BEAMS,
+    )
+
+
+def tagger() -> Tagger:
+    from captions.backends.imagenet import load_tagger
+
+    return load_tagger()
+
+
+def refiner_kind() -> str:
+    mode = settings.CAPTIONS_REFINER
+    if mode in ("openai", "offline"):
+        return mode
+    return "openai" if settings.OPENAI_API_KEY or settings.OPENAI_BASE_URL else "offline"
+
+
+def refiner() -> Refiner:
+    if refiner_kind() == "openai":
+        from captions.backends.openai_refiner import OpenAIRefiner
+
+        return OpenAIRefiner(
+            api_key=settings.OPENAI_API_KEY,
+            base_url=settings.OPENAI_BASE_URL or None,
+            model=settings.OPENAI_MODEL,
+            timeout=settings.OPENAI_TIMEOUT,
+        )
+    return offline_refiner()
+
+
+def offline_refiner() -> Refiner:
+    from captions.backends.offline_refiner import OfflineRefiner
+
+    return OfflineRefiner()

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from captions.views import media, photos, results
+
+app_name = "captions"
+
+urlpatterns = [
+    path("", photos.photo_list, name="photo_list"),
+    path("upload/", photos.photo_upload, name="photo_upload"),
+    path("photos/<uuid:uuid>/", photos.photo_detail, name="photo_detail"),
+    path("photos/<uuid:uuid>/status/", photos.photo_status, name="photo_status"),
+    path("photos/<uuid:uuid>/regenerate/", photos.photo_regenerate, name="photo_regenerate"),
+    path("photos/<uuid:uuid>/delete/", photos.photo_delete_view, name="photo_delete"),
+    path("photos/<uuid:uuid>/report/", results.photo_report, name="photo_report"),
+    path("media/<uuid:uuid>/image/", media.photo_media, {"kind": "image"}, name="photo_image"),
+    path("media/<uuid:uuid>/thumbnail/", media.photo_media, {"kind": "thumbnail"}, name="photo_thumbnail"),
+    path("suggestions/<int:pk>/favourite/", results.suggestion_favourite, name="suggestion_favourite"),
+]

@@ -1,0 +1,36 @@
+from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.views.decorators.http import require_GET
+
+from captions.selectors import photo_get_for_media
+
+
+@login_required
+@require_GET
+def photo_media(request, uuid, kind: str):
+    """Serve a photo or its thumbnail to its owner (or staff). With S3 storage,
+    redirect to a short-lived signed URL instead of streaming."""
+    photo = photo_get_for_media(user=request.user, uuid=uuid)
+    if photo.is_hidden and not request.user.is_staff:
+        raise Http404("Removed by a moderator.")
+    field = photo.image if kind == "image" else photo.thumbnail
+    if not _is_local(field.name):
+        response = HttpResponseRedirect(field.url)
+    else:
+        try:
+            response = FileResponse(field.open("rb"), content_type="image/jpeg")
+        except FileNotFoundError as exc:
+            raise Http404("File missing.") from exc
+    response["Cache-Control"] = "private, max-age=300"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+def _is_local(name: str) -> bool:
+    try:
+        default_storage.path(name)
+    except NotImplementedError:
+        return False
+    return True

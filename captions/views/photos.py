@@ -1,0 +1,135 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from captions.forms import GenerationOptionsForm, ReportForm, UploadForm
+from captions.models import Generation
+from captions.selectors import generation_latest, photo_get_for_user, photos_for_user
+from captions.services.generations import GenerationOptions, GenerationRefused, generation_check_allowed
+from captions.services.generations import generation_start, generation_start_many
+from captions.services.photos import photo_delete, photo_upload_many
+
+PAGE_SIZE = 12
+
+
+def _options(form) -> GenerationOptions:
+    data = form.cleaned_data
+    return GenerationOptions(
+        platform=data["platform"], tone=data["tone"], variants=data["variants"], language=data["language"]
+    )
+
+
+@login_required
+@require_GET
+def photo_list(request):
+    query = request.GET.get("q", "")[:200]
+    status = request.GET.get("status", "")
+    if status not in Generation.Status.values:
+        status = ""
+    photos = photos_for_user(user=request.user, query=query, status=status)
+    page = Paginator(photos, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "captions/photo_list.html",
+        {"page": page, "query": query, "status": status, "statuses": Generation.Status.choices},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def photo_upload(request):
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        files = form.cleaned_data["photos"]
+        try:
+            generation_check_allowed(user=request.user, count=len(files))
+        except GenerationRefused as exc:
+            form.add_error(None, exc.message)
+            return render(request, "captions/photo_upload.html", {"form": form}, status=403)
+        outcome = photo_upload_many(owner=request.user, files=files)
+        for name, message in outcome.rejected:
+            form.add_error("photos", f"{name}: {message}")
+        if outcome.created:
+            generation_start_many(photos=outcome.created, options=_options(form))
+        for photo in outcome.duplicates:
+            messages.info(request, f"You already uploaded “{photo.original_name}”: showing its results.")
+        done = outcome.created + outcome.duplicates
+        if outcome.rejected and not outcome.created:
+            return render(request, "captions/photo_upload.html", {"form": form}, status=400)
+        for name, message in outcome.rejected:
+            messages.error(request, f"{name}: {message}")
+        if len(done) == 1:
+            return redirect("captions:photo_detail", uuid=done[0].uuid)
+        messages.success(request, f"{len(outcome.created)} photos uploaded; their results appear below.")
+        return redirect("captions:photo_list")
+    return render(request, "captions/photo_upload.html", {"form": form})
+
+
+def _detail_context(request, photo, **extra):
+    generation = generation_latest(photo=photo)
+    options = GenerationOptionsForm(
+        initial={
+            "platform": generation.platform,
+            "tone": generation.tone,
+            "variants": generation.variants,
+            "language": generation.language,
+        }
+        if generation
+        else None
+    )
+    return {
+        "photo": photo,
+        "generation": generation,
+        "options_form": options,
+        "report_form": ReportForm(),
+        **extra,
+    }
+
+
+@login_required
+@require_GET
+def photo_detail(request, uuid):
+    photo = photo_get_for_user(user=request.user, uuid=uuid)
+    return render(request, "captions/photo_detail.html", _detail_context(request, photo))
+
+
+@login_required
+@require_GET
+def photo_status(request, uuid):
+    """The live part of the photo page; htmx polls it until the job is final."""
+    photo = photo_get_for_user(user=request.user, uuid=uuid)
+    return render(request, "captions/_generation.html", _detail_context(request, photo))
+
+
+@login_required
+@require_POST
+def photo_regenerate(request, uuid):
+    photo = photo_get_for_user(user=request.user, uuid=uuid)
+    form = GenerationOptionsForm(request.POST)
+    if photo.is_hidden:
+        messages.error(request, "This photo was removed by a moderator.")
+    elif not form.is_valid():
+        messages.error(request, "Those options are not valid: " + "; ".join(
+            f"{field}: {' '.join(errors)}" for field, errors in form.errors.items()
+        ))
+    else:
+        try:
+            generation_start(photo=photo, options=_options(form))
+        except GenerationRefused as exc:
+            messages.error(request, exc.message)
+    return redirect("captions:photo_detail", uuid=photo.uuid)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def photo_delete_view(request, uuid):
+    photo = photo_get_for_user(user=request.user, uuid=uuid)
+    if request.method == "POST":
+        name = photo.original_name
+        photo_delete(photo=photo)
+        messages.success(request, f"Deleted “{name}” and its results.")
+        return redirect(reverse("captions:photo_list"))
+    return render(request, "captions/photo_confirm_delete.html", {"photo": photo})

@@ -1,0 +1,57 @@
+"""The Celery app. Workers import this; the web process only sends messages."""
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hashtagapp.settings")
+
+app = Celery("hashtagapp")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+
+def _configure() -> None:
+    from django.conf import settings
+
+    transport_options: dict = {"visibility_timeout": settings.CELERY_TASK_TIME_LIMIT * 2 + 60}
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        folder = settings.CELERY_BROKER_DIR
+        for sub in ("queue", "processed", "control"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        transport_options.update(
+            data_folder_in=str(folder / "queue"),
+            data_folder_out=str(folder / "queue"),
+            processed_folder=str(folder / "processed"),
+            control_folder=str(folder / "control"),
+            store_processed=False,
+        )
+    app.conf.update(
+        broker_transport_options=transport_options,
+        broker_connection_retry_on_startup=True,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        result_backend=None,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+        task_time_limit=settings.CELERY_TASK_TIME_LIMIT,
+        task_default_queue="vision",
+        task_queues=(Queue("vision"), Queue("llm")),
+        task_routes={"captions.tasks.generation_refine": {"queue": "llm"}},
+        task_always_eager=settings.CELERY_TASK_ALWAYS_EAGER,
+        worker_hijack_root_logger=False,
+        beat_schedule={
+            "reap-stuck-generations": {
+                "task": "captions.tasks.generations_reap",
+                "schedule": 60.0,
+            },
+        },
+    )
+
+
+_configure()
+app.autodiscover_tasks()
