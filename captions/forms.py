@@ -3,23 +3,7 @@ from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
 
 from captions.models import Platform, Report, Tone
-
-LANGUAGES = [
-    ("en", "English"),
-    ("es", "Spanish"),
-    ("fr", "French"),
-    ("de", "German"),
-    ("it", "Italian"),
-    ("pt", "Portuguese"),
-    ("nl", "Dutch"),
-    ("pl", "Polish"),
-    ("tr", "Turkish"),
-    ("ja", "Japanese"),
-    ("ko", "Korean"),
-    ("zh", "Chinese"),
-    ("hi", "Hindi"),
-    ("ar", "Arabic"),
-]
+from captions.platforms import LANGUAGES
 
 
 class SignupForm(UserCreationForm):
@@ -56,7 +40,9 @@ class GenerationOptionsForm(forms.Form):
     tone = forms.ChoiceField(choices=Tone.choices, initial=Tone.CASUAL)
     variants = forms.IntegerField(min_value=1, max_value=5, initial=3, label="Caption variants")
     language = forms.ChoiceField(
-        choices=LANGUAGES, initial="en", help_text="Used by the language model; the offline composer writes English."
+        choices=LANGUAGES,
+        initial="en",
+        help_text="Used by the language model; the offline composer writes English.",
     )
 
 

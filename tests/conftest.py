@@ -2,6 +2,24 @@ import pytest
 from django.test import Client
 
 from tests.factories import UserFactory
+from tests.tiny_models import build_tiny_blip, build_tiny_vit_gpt2
+
+
+@pytest.fixture(scope="session")
+def tiny_blip_dir(tmp_path_factory):
+    """Tiny random BLIP weights saved like real ones, loaded through from_pretrained."""
+    return build_tiny_blip(tmp_path_factory.mktemp("models") / "tiny-blip")
+
+
+@pytest.fixture(scope="session")
+def tiny_vit_gpt2_dir(tmp_path_factory):
+    return build_tiny_vit_gpt2(tmp_path_factory.mktemp("models") / "tiny-vit-gpt2")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    # Real hashers take a third of a second a password, on purpose; tests only need them to work.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

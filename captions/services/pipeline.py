@@ -197,10 +197,13 @@ def generation_refine(*, generation_id: int, final_attempt: bool = True) -> None
         refiner = sources.offline_refiner()
         suggestions = refiner.refine(request)
     seconds = time.monotonic() - started
+    is_banned = moderation.banned_hashtag_matcher()
     suggestions, dropped, llm_hit = moderation.suggestions_filter_banned(
-        suggestions=suggestions, from_llm=refiner.name != "offline"
+        suggestions=suggestions, from_llm=refiner.name != "offline", is_banned=is_banned
     )
-    suggestions = [platforms.enforce(generation.platform, s) for s in suggestions]
+    # Dropping banned tags can leave a post under the platform's minimum (LinkedIn wants 3).
+    filler = [t for t in platforms.get_platform(generation.platform).generic_hashtags if not is_banned(t)]
+    suggestions = [platforms.enforce(generation.platform, s, filler=filler) for s in suggestions]
     rows = generation.model_captions.all()
     partial = bool(fallback_reason) or any(
         r.status == ModelCaption.Status.FAILED for r in rows if r.source in CONTENT_SOURCES
@@ -251,9 +254,9 @@ def generations_reap(*, now=None) -> ReapReport:
     """Re-enqueue jobs stuck past their lease; fail them after the last attempt."""
     now = now or timezone.now()
     report = ReapReport()
-    stuck = Generation.objects.filter(
-        status__in=(*OPEN, Status.REFINING), lease_expires_at__lt=now
-    ).only("pk", "status", "attempts", "sources")
+    stuck = Generation.objects.filter(status__in=(*OPEN, Status.REFINING), lease_expires_at__lt=now).only(
+        "pk", "status", "attempts", "sources"
+    )
     for generation in stuck:
         claim = Generation.objects.filter(
             pk=generation.pk, status=generation.status, attempts=generation.attempts
@@ -281,6 +284,8 @@ def generations_reap(*, now=None) -> ReapReport:
                 generation_fan_in(generation_id=generation.pk)
                 continue
             transaction.on_commit(
-                lambda pk=generation.pk, missing=missing: enqueue_sources(generation_ids=[pk], sources=missing)
+                lambda pk=generation.pk, missing=missing: enqueue_sources(
+                    generation_ids=[pk], sources=missing
+                )
             )
     return report

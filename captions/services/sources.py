@@ -23,7 +23,7 @@ _LOCAL_MODELS = {
 
 
 def captioner_kind(source: str) -> str:
-    """"hf" or "local" for a caption source, as CAPTIONS_CAPTIONER says ("auto":
+    """ "hf" or "local" for a caption source, as CAPTIONS_CAPTIONER says ("auto":
     hosted when an endpoint or provider is configured for it, else local)."""
     mode = settings.CAPTIONS_CAPTIONER
     if mode in ("hf", "local"):
@@ -39,7 +39,8 @@ def captioner_for(source: str) -> Captioner:
         from captions.backends.hf import HFCaptioner
 
         return HFCaptioner(
-            model=getattr(settings, _HF_ENDPOINTS[source]) or getattr(settings, model_setting),
+            model=getattr(settings, model_setting),
+            endpoint_url=getattr(settings, _HF_ENDPOINTS[source]) or None,
             token=settings.HF_TOKEN or None,
             provider=settings.HF_PROVIDER or None,
             timeout=settings.HF_TIMEOUT,

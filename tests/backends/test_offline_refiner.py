@@ -1,0 +1,134 @@
+import pytest
+
+from captions.backends.base import RefineRequest
+from captions.backends.offline_refiner import OfflineRefiner, clean_model_caption
+from captions.platforms import PLATFORM_RULES, TONE_RULES, compose_post, violations
+
+CAPTIONS = {
+    "blip": "arafed cat sitting on a couch with a remote",
+    "vit_gpt2": "a cat laying on a couch next to a remote control ",
+}
+TAGS = ("cat", "sofa", "remote control")
+
+
+def request(**overrides) -> RefineRequest:
+    fields = {"captions": CAPTIONS, "tags": TAGS, "platform": "instagram", "tone": "casual", "count": 3}
+    return RefineRequest(**{**fields, **overrides})
+
+
+@pytest.mark.parametrize("count", [1, 3, 5])
+@pytest.mark.parametrize("tone", list(TONE_RULES))
+@pytest.mark.parametrize("platform", list(PLATFORM_RULES))
+def test_every_suggestion_obeys_its_platform(platform, tone, count):
+    suggestions = OfflineRefiner().refine(request(platform=platform, tone=tone, count=count))
+    assert len(suggestions) == count
+    for suggestion in suggestions:
+        assert violations(platform, suggestion) == []
+        assert suggestion.hashtags
+
+
+@pytest.mark.parametrize("platform", list(PLATFORM_RULES))
+def test_a_long_caption_still_fits(platform):
+    long = {"blip": "a dog running on the beach " * 60}
+    for suggestion in OfflineRefiner().refine(request(captions=long, platform=platform, count=5)):
+        assert violations(platform, suggestion) == []
+
+
+def test_same_input_gives_the_same_output():
+    assert OfflineRefiner().refine(request(count=5)) == OfflineRefiner().refine(request(count=5))
+
+
+def test_different_input_gives_different_output():
+    cat = OfflineRefiner().refine(request())
+    dog = OfflineRefiner().refine(request(captions={"blip": "a dog on the grass"}, tags=("dog",)))
+    assert cat != dog
+
+
+def test_variants_differ_in_caption_and_hashtags():
+    suggestions = OfflineRefiner().refine(request(count=5))
+    assert len({s.caption for s in suggestions}) == 5
+    assert len({s.hashtags for s in suggestions}) == 5
+
+
+def test_model_artefacts_are_cleaned():
+    for suggestion in OfflineRefiner().refine(request(count=5)):
+        assert "arafed" not in suggestion.caption.lower()
+        assert ".." not in suggestion.caption
+        assert "  " not in suggestion.caption
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("arafed cat sitting on a couch", "a cat sitting on a couch"),
+        ("araffe woman holding an umbrella.", "a woman holding an umbrella"),
+        ("arafed people standing in a line", "people standing in a line"),
+        ("there is a dog that is laying on the grass", "a dog that is laying on the grass"),
+        ("A man riding a wave on top of a surfboard surfboard ", "a man riding a wave on top of a surfboard"),
+        ("  ", ""),
+    ],
+)
+def test_clean_model_caption(raw, clean):
+    assert clean_model_caption(raw) == clean
+
+
+def test_tags_lead_the_hashtags_and_multiword_tags_are_camel_case():
+    suggestion = OfflineRefiner().refine(request(tags=("sports car", "road"), captions={}))[0]
+    assert suggestion.hashtags[:2] == ("#SportsCar", "#road")
+    assert "sports car" in suggestion.caption.lower()
+
+
+def test_popular_companions_follow_the_platform():
+    def all_tags(platform: str) -> set[str]:
+        suggestions = OfflineRefiner().refine(request(platform=platform, tags=("cat",), count=5))
+        return {tag for s in suggestions for tag in s.hashtags}
+
+    assert "#catsofinstagram" in all_tags("instagram")
+    assert "#catsoftiktok" in all_tags("tiktok")
+    assert not any("ofinstagram" in tag for tag in all_tags("linkedin"))
+
+
+def test_caption_nouns_become_hashtags_but_verbs_and_stopwords_do_not():
+    suggestions = OfflineRefiner().refine(request(tags=(), platform="general", count=1))
+    tags = suggestions[0].hashtags
+    assert "#couch" in tags and "#cat" in tags
+    assert not {"#sitting", "#laying", "#with", "#next", "#arafed"} & set(tags)
+
+
+def test_with_no_captions_and_no_tags_it_writes_generic_suggestions():
+    suggestions = OfflineRefiner().refine(request(captions={}, tags=(), platform="tiktok", count=5))
+    assert len(suggestions) == 5
+    assert all(violations("tiktok", s) == [] for s in suggestions)
+    assert any("#fyp" in s.hashtags for s in suggestions)
+    assert "{" not in " ".join(s.caption for s in suggestions)
+
+
+def test_linkedin_gets_its_minimum_from_professional_generic_tags():
+    for suggestion in OfflineRefiner().refine(request(captions={}, tags=(), platform="linkedin", count=5)):
+        assert len(suggestion.hashtags) >= 3
+
+
+def test_one_caption_source_is_enough():
+    suggestions = OfflineRefiner().refine(
+        request(captions={"vit_gpt2": "a bowl of soup on a table"}, tags=())
+    )
+    assert "soup" in suggestions[0].caption
+    assert "#soup" in {tag for s in suggestions for tag in s.hashtags}
+
+
+def test_x_posts_are_composed_within_280_characters():
+    for suggestion in OfflineRefiner().refine(request(platform="x", tone="funny", count=5)):
+        assert len(compose_post(suggestion, "x")) <= 280
+
+
+def test_count_is_kept_between_one_and_five():
+    assert len(OfflineRefiner().refine(request(count=9))) == 5
+    assert len(OfflineRefiner().refine(request(count=0))) == 1
+
+
+def test_it_says_it_writes_english_only():
+    refiner = OfflineRefiner()
+    assert refiner.name == "offline"
+    assert refiner.languages == ("en",)
+    assert refiner.note == "The offline composer writes English only."
+    assert refiner.refine(request(language="de"))  # still English, not an error

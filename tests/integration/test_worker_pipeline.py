@@ -1,0 +1,165 @@
+"""A real Celery worker process runs jobs that the site starts; the site's own views show the results.
+
+The worker uses tiny random BLIP weights (local backend), the fake Hugging Face endpoint for
+ViT-GPT2, the real ImageNet tagger and NSFW model, and the fake OpenAI server for hashtags.
+"""
+
+import html as html_lib
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from captions import platforms
+from captions.backends.base import Suggestion as SuggestionData
+from captions.models import Generation, ModelCaption
+from tests.fakes.hf_server import FakeHFServer
+from tests.fakes.openai_server import FakeOpenAIServer
+from tests.integration.conftest import upload, wait_for_final
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(scope="module")
+def fakes():
+    with FakeHFServer(caption="a grey cat lying on a blanket") as hf, FakeOpenAIServer() as llm:
+        yield hf, llm
+
+
+@pytest.fixture(scope="module")
+def worker(start_worker, fakes, tiny_blip_dir):
+    hf, llm = fakes
+    return start_worker(
+        CAPTIONS_BLIP_MODEL=str(tiny_blip_dir),
+        HF_VIT_GPT2_ENDPOINT_URL=hf.url,
+        HF_TOKEN="hf_test_token",
+        OPENAI_BASE_URL=llm.url,
+        OPENAI_API_KEY="sk-test",
+        OPENAI_MODEL="fake-model",
+    )
+
+
+@pytest.fixture
+def site(web, fakes, worker):
+    hf, llm = fakes
+    hf.reset()
+    llm.reset()
+    return fakes
+
+
+def _suggestions_ok(generation: Generation) -> None:
+    for suggestion in generation.suggestions.all():
+        data = SuggestionData(caption=suggestion.caption, hashtags=tuple(suggestion.hashtags))
+        assert platforms.violations(generation.platform, data) == []
+
+
+def test_upload_reaches_done_with_both_captions_tags_and_llm_hashtags(site, alice_client, worker):
+    photo = upload(alice_client, "cat.jpg", platform="x", tone="funny", variants=2)
+    page = html_lib.unescape(wait_for_final(alice_client, photo, worker=worker))
+    generation = photo.generations.get()
+    assert generation.status == Generation.Status.DONE, generation.error
+    rows = {row.source: row for row in generation.model_captions.all()}
+    assert set(rows) == {"blip", "vit_gpt2", "tagger", "nsfw"}
+    assert all(row.status == ModelCaption.Status.OK for row in rows.values())
+    assert rows["vit_gpt2"].text == "a grey cat lying on a blanket"
+    assert rows["blip"].text and rows["blip"].text in page  # Tiny random weights: some words.
+    assert rows["tagger"].tags[0]["label"] == "cat"
+    assert 'data-source="BLIP"' in page and 'data-source="ViT-GPT2"' in page
+    assert "a grey cat lying on a blanket" in page
+    assert generation.refiner == "openai"
+    assert generation.suggestions.count() == 2
+    assert page.count('data-refiner="openai"') == 2
+    _suggestions_ok(generation)
+    request = site[1].requests[-1]["json"]
+    assert request["model"] == "fake-model"
+    assert "a grey cat lying on a blanket" in str(request["messages"])
+
+
+def test_one_failing_source_ends_partial_with_its_reason_shown(site, alice_client, worker):
+    hf, _ = site
+    hf.fail_next("401", times=5)
+    photo = upload(alice_client, "coffee.jpg")
+    page = html_lib.unescape(wait_for_final(alice_client, photo, worker=worker))
+    generation = photo.generations.get()
+    assert generation.status == Generation.Status.PARTIAL
+    failed = generation.model_captions.get(source="vit_gpt2")
+    assert failed.status == ModelCaption.Status.FAILED and failed.error
+    assert "hf_test_token" not in failed.error
+    assert failed.error in page
+    assert generation.suggestions.exists()
+
+
+def test_retryable_llm_error_is_retried_then_succeeds(site, alice_client, worker):
+    _, llm = site
+    llm.fail_next("rate_limit", times=1)
+    photo = upload(alice_client, "rocket.jpg")
+    wait_for_final(alice_client, photo, worker=worker)
+    generation = photo.generations.get()
+    assert generation.status == Generation.Status.DONE
+    assert generation.refiner == "openai"
+    assert len([r for r in llm.requests if r["path"].endswith("/chat/completions")]) == 2
+
+
+def test_llm_failure_falls_back_to_offline_hashtags_marked_as_such(site, alice_client, worker):
+    _, llm = site
+    llm.fail_next("unauthorized", times=5)
+    photo = upload(alice_client, "cat.jpg", platform="linkedin", tone="professional")
+    page = html_lib.unescape(wait_for_final(alice_client, photo, worker=worker))
+    generation = photo.generations.get()
+    assert generation.status == Generation.Status.PARTIAL
+    assert generation.refiner == "offline"
+    assert "offline composer" in generation.refiner_fallback_reason
+    assert generation.refiner_fallback_reason in page
+    assert page.count('data-refiner="offline"') == 3
+    _suggestions_ok(generation)
+
+
+def test_several_photos_of_one_upload_are_processed_together(site, alice_client, worker):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.integration.conftest import PHOTOS
+
+    files = [
+        SimpleUploadedFile(name, (PHOTOS / name).read_bytes(), content_type="image/jpeg")
+        for name in ("cat.jpg", "coffee.jpg", "rocket.jpg")
+    ]
+    # Another user, so none of these is a repeat of an earlier test's upload.
+    from tests.conftest import _client_for
+    from tests.factories import UserFactory
+
+    client = _client_for(UserFactory(username="carol"))
+    response = client.post(
+        reverse("captions:photo_upload"),
+        {"platform": "general", "tone": "poetic", "variants": 1, "language": "en", "photos": files},
+    )
+    assert response.status_code == 302
+    generations = list(Generation.objects.filter(photo__owner__username="carol"))
+    assert len(generations) == 3
+    for generation in generations:
+        wait_for_final(client, generation.photo, worker=worker)
+    # The local BLIP model captioned all three photos in one call, so they share its time.
+    seconds = set(
+        ModelCaption.objects.filter(generation__in=generations, source="blip").values_list(
+            "seconds", flat=True
+        )
+    )
+    assert len(seconds) == 1
+
+
+def test_reaper_reenqueues_a_lost_job_and_the_worker_finishes_it(site, alice_client, worker):
+    photo = upload(alice_client, "coffee.jpg", tone="inspirational")
+    wait_for_final(alice_client, photo, worker=worker)
+    # A job whose messages were lost (say, a broker restart): queued, lease long past.
+    lost = Generation.objects.create(
+        photo=photo,
+        sources=photo.generations.first().sources,
+        attempts=1,
+        lease_expires_at="2000-01-01T00:00Z",
+    )
+    call_command("reap_generations")
+    lost.refresh_from_db()
+    assert lost.attempts == 2
+    page = wait_for_final(alice_client, photo, worker=worker)
+    lost.refresh_from_db()
+    assert lost.status == Generation.Status.DONE
+    assert "Done" in page
