@@ -203,6 +203,8 @@ CAPTIONS_VIT_GPT2_MAX_LENGTH = env.int("CAPTIONS_VIT_GPT2_MAX_LENGTH", default=1
 CAPTIONS_NUM_BEAMS = env.int("CAPTIONS_NUM_BEAMS", default=4)
 CAPTIONS_BATCH_WINDOW_SECONDS = env.float("CAPTIONS_BATCH_WINDOW_SECONDS", default=0.3)
 CAPTIONS_TAGGER_TOP_K = env.int("CAPTIONS_TAGGER_TOP_K", default=5)
+# Broad tags sum many fine classes ("dog" has 118): drop the faint ones.
+CAPTIONS_TAGGER_MIN_SCORE = env.float("CAPTIONS_TAGGER_MIN_SCORE", default=0.05)
 HF_TOKEN = env.str("HF_TOKEN", default="")
 HF_PROVIDER = env.str("HF_PROVIDER", default="")
 HF_BLIP_ENDPOINT_URL = env.str("HF_BLIP_ENDPOINT_URL", default="")

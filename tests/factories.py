@@ -1,3 +1,5 @@
+import itertools
+
 import factory
 from django.contrib.auth import get_user_model
 
@@ -22,8 +24,14 @@ class UserFactory(factory.django.DjangoModelFactory):
             obj.save()
 
 
-def photo_for(owner, *, name: str = "beach.jpg", color=(200, 120, 40)) -> Photo:
-    """A real stored photo made through the upload service."""
+_colors = itertools.count(1)
+
+
+def photo_for(owner, *, name: str = "beach.jpg", color=None) -> Photo:
+    """A real stored photo made through the upload service; each call makes new bytes."""
+    if color is None:
+        n = next(_colors)
+        color = (n % 256, (n // 256) % 256, 77)
     from captions.services.photos import photo_create, upload_limits
     from captions.services.uploads import image_normalise
 

@@ -1,0 +1,221 @@
+"""Captioners that run in the worker: BLIP and ViT-GPT2 through transformers.
+
+Weights come from the Hugging Face cache (or ``cache_dir``) or from a local
+folder; loading never downloads (``download_models`` does that, ahead of
+time). Each process loads a model once and captions a list of images as one
+batch.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from captions.backends.base import BackendError, Captioner
+from captions.backends.torch_device import resolve_device
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+KINDS = ("blip", "vit_gpt2")
+DEFAULT_MODELS = {
+    "blip": "Salesforce/blip-image-captioning-base",
+    "vit_gpt2": "nlpconnect/vit-gpt2-image-captioning",
+}
+# The setting that names each kind's model, for error messages that say what to change.
+MODEL_SETTINGS = {"blip": "CAPTIONS_BLIP_MODEL", "vit_gpt2": "CAPTIONS_VIT_GPT2_MODEL"}
+# Files a transformers checkpoint does not need in PyTorch (TF, Flax, ONNX, Rust exports).
+_FOREIGN_WEIGHTS = ["*.h5", "*.msgpack", "*.onnx", "*.ot", "*.tflite", "onnx/*", "tf_*", "flax_*", "rust_*"]
+_HUB_ID = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
+
+
+@dataclass(frozen=True)
+class Generation:
+    """Decoding settings. ``min_length`` lets a benchmark fix the caption length."""
+
+    max_length: int
+    num_beams: int
+    min_length: int | None = None
+
+    def kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"max_length": self.max_length, "num_beams": self.num_beams}
+        if self.min_length is not None:
+            kwargs["min_length"] = self.min_length
+        return kwargs
+
+
+DEFAULT_GENERATION = {
+    "blip": Generation(max_length=30, num_beams=4),
+    "vit_gpt2": Generation(max_length=16, num_beams=4),
+}
+
+
+def weights_not_found(kind: str, model: str) -> BackendError:
+    return BackendError(
+        f"model weights not found for {model}: run `manage.py download_models` "
+        f"or set {MODEL_SETTINGS[kind]} to a folder with the weights"
+    )
+
+
+def resolve_model_dir(kind: str, model: str, *, cache_dir: str | None = None) -> Path:
+    """The folder holding ``model``: the folder itself, or the cached snapshot
+    of a hub id. Never touches the network."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return path
+    if _HUB_ID.match(model):
+        from huggingface_hub import snapshot_download
+
+        try:
+            return Path(snapshot_download(model, cache_dir=cache_dir, local_files_only=True))
+        except (OSError, ValueError):
+            # LocalEntryNotFoundError (an OSError) when the model is not cached.
+            pass
+    raise weights_not_found(kind, model)
+
+
+class LocalCaptioner:
+    """A loaded captioning model. Build it with ``load_captioner``."""
+
+    def __init__(self, *, kind: str, model_name: str, model, image_processor, tokenizer, device, generation):
+        self.kind = kind
+        self.model_name = model_name
+        self.device = device
+        self.generation = generation
+        self._model = model
+        self._image_processor = image_processor
+        self._tokenizer = tokenizer
+        self._dtype = model.dtype
+        # One generate() at a time per model: threads would only fight over the same cores.
+        self._lock = threading.Lock()
+
+    def caption(self, images: list[Image.Image]) -> list[str]:
+        import torch
+
+        if not images:
+            return []
+        try:
+            rgb = [image.convert("RGB") for image in images]
+            pixel_values = self._image_processor(images=rgb, return_tensors="pt").pixel_values
+        except (OSError, ValueError, TypeError) as exc:
+            raise BackendError(f"could not read the image: {exc}") from exc
+        pixel_values = pixel_values.to(self.device, self._dtype)
+        with self._lock, torch.inference_mode():
+            try:
+                output = self._model.generate(pixel_values=pixel_values, **self.generation.kwargs())
+            except torch.OutOfMemoryError as exc:
+                # Memory may free up once other jobs finish.
+                raise BackendError(f"{self.kind}: out of memory on {self.device}", retryable=True) from exc
+            except (RuntimeError, ValueError) as exc:
+                raise BackendError(f"{self.kind} could not caption the image: {exc}") from exc
+        return [text.strip() for text in self._tokenizer.batch_decode(output, skip_special_tokens=True)]
+
+
+def _load_parts(kind: str, folder: Path, dtype):
+    """(model, image processor, tokenizer) from a checkpoint folder."""
+    if kind == "blip":
+        from transformers import BlipForConditionalGeneration, BlipProcessor
+
+        processor = BlipProcessor.from_pretrained(folder, local_files_only=True)
+        model = BlipForConditionalGeneration.from_pretrained(folder, local_files_only=True, dtype=dtype)
+        return model, processor.image_processor, processor.tokenizer
+    from transformers import AutoTokenizer, VisionEncoderDecoderModel, ViTImageProcessor
+
+    image_processor = ViTImageProcessor.from_pretrained(folder, local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    model = VisionEncoderDecoderModel.from_pretrained(folder, local_files_only=True, dtype=dtype)
+    return model, image_processor, tokenizer
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(
+    kind: str, model: str, cache_dir: str | None, device: str, generation: Generation
+) -> LocalCaptioner:
+    import torch
+
+    folder = resolve_model_dir(kind, model, cache_dir=cache_dir)
+    # Half precision halves memory and time on a GPU; CPUs and mps stay in fp32.
+    dtype = torch.float16 if device.startswith("cuda") else torch.float32
+    try:
+        parts = _load_parts(kind, folder, dtype)
+    except OSError as exc:
+        # A folder without (all of) the files: an interrupted download or a wrong path.
+        raise weights_not_found(kind, model) from exc
+    except (ValueError, KeyError, RuntimeError) as exc:
+        raise BackendError(f"could not load {model}: {exc}") from exc
+    loaded, image_processor, tokenizer = parts
+    loaded = loaded.to(device).eval()
+    return LocalCaptioner(
+        kind=kind,
+        model_name=model,
+        model=loaded,
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        device=device,
+        generation=generation,
+    )
+
+
+_load_lock = threading.Lock()
+
+
+def load_captioner(
+    kind: str,
+    *,
+    model: str | None = None,
+    cache_dir: str | None = None,
+    device: str = "auto",
+    max_length: int | None = None,
+    num_beams: int | None = None,
+    min_length: int | None = None,
+) -> Captioner:
+    """The process-wide captioner for ``kind`` ("blip" or "vit_gpt2").
+
+    ``model`` is a hub id (looked up in the cache, never downloaded) or a local
+    folder; it defaults to the kind's standard checkpoint. Generation settings
+    left as None take the kind's defaults. The same arguments return the same
+    loaded model; a failed load is not cached, so it is retried on the next
+    call (after ``download_models``, say). Raises BackendError.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown captioner kind {kind!r}; expected one of {', '.join(KINDS)}")
+    defaults = DEFAULT_GENERATION[kind]
+    generation = Generation(
+        max_length=max_length if max_length is not None else defaults.max_length,
+        num_beams=num_beams if num_beams is not None else defaults.num_beams,
+        min_length=min_length,
+    )
+    # The lock keeps two threads from loading the same weights twice at once.
+    with _load_lock:
+        return _load_cached(
+            kind, model or DEFAULT_MODELS[kind], cache_dir, resolve_device(device), generation
+        )
+
+
+def clear_cache() -> None:
+    """Forget loaded models (tests, or freeing memory)."""
+    with _load_lock:
+        _load_cached.cache_clear()
+
+
+def download_models(*, models: list[str], cache_dir: str | None = None) -> list[Path]:
+    """Download hub models into the cache for offline loading; folders are
+    left as they are. Returns the folder of each model. Fetches only the
+    PyTorch weights (safetensors when the repository has them)."""
+    from huggingface_hub import HfApi, snapshot_download
+
+    folders = []
+    for model in models:
+        path = Path(model).expanduser()
+        if path.is_dir():
+            folders.append(path)
+            continue
+        ignore = list(_FOREIGN_WEIGHTS)
+        if any(name.endswith(".safetensors") for name in HfApi().list_repo_files(model)):
+            ignore.append("*.bin")
+        folders.append(Path(snapshot_download(model, cache_dir=cache_dir, ignore_patterns=ignore)))
+    return folders

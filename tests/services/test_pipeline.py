@@ -1,0 +1,249 @@
+"""The job's steps, run directly: claims, fan-in, retries, reaping. Rows tell the outcome."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from captions import tasks
+from captions.backends.base import BackendError
+from captions.models import Generation, ModelCaption
+from captions.services import pipeline
+from tests.factories import GenerationFactory, ModelCaptionFactory, photo_for
+from tests.fakes.hf_server import FakeHFServer
+
+Status = Generation.Status
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """Record what would be sent to the broker instead of sending it."""
+    sent = []
+    monkeypatch.setattr(pipeline, "enqueue_refine", lambda *, generation_id: sent.append(("refine", generation_id)))
+    monkeypatch.setattr(
+        pipeline, "enqueue_sources", lambda *, generation_ids, sources: sent.append(("sources", generation_ids, sources))
+    )
+    return sent
+
+
+def job(owner, *, status=Status.CAPTIONING, sources=("blip", "vit_gpt2", "tagger"), **fields):
+    return GenerationFactory(photo=photo_for(owner), status=status, sources=list(sources), **fields)
+
+
+def reported(generation, *sources, status=ModelCaption.Status.OK):
+    for source in sources:
+        ModelCaptionFactory(generation=generation, source=source, status=status, text=f"{source} says hi")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_exactly_one_of_the_racing_last_sources_moves_the_job_on(alice, enqueued):
+    generation = job(alice)
+    reported(generation, "blip", "vit_gpt2", "tagger")
+    results, barrier = [], threading.Barrier(4)
+
+    def last_source():
+        barrier.wait()
+        try:
+            results.append(pipeline.generation_fan_in(generation_id=generation.pk))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=last_source) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results, key=str) == [None, None, None, Status.REFINING]
+    assert enqueued == [("refine", generation.pk)]
+    generation.refresh_from_db()
+    assert generation.status == Status.REFINING
+
+
+@pytest.mark.django_db
+def test_fan_in_waits_for_every_source(alice, enqueued):
+    generation = job(alice)
+    reported(generation, "blip", "tagger")
+    assert pipeline.generation_fan_in(generation_id=generation.pk) is None
+    generation.refresh_from_db()
+    assert generation.status == Status.CAPTIONING
+
+
+@pytest.mark.django_db
+def test_job_fails_with_every_reason_when_no_source_could_read_the_photo(alice, enqueued):
+    generation = job(alice)
+    for source in ("blip", "vit_gpt2", "tagger"):
+        ModelCaptionFactory(generation=generation, source=source, status="failed", text="", error=f"{source} broke")
+    assert pipeline.generation_fan_in(generation_id=generation.pk) == Status.FAILED
+    generation.refresh_from_db()
+    assert "blip broke" in generation.error and "tagger broke" in generation.error
+    assert enqueued == []
+
+
+@pytest.mark.django_db
+def test_duplicate_delivery_of_a_source_task_does_nothing_more(alice, enqueued, settings):
+    settings.NSFW_ENABLED = False
+    generation = job(alice, status=Status.QUEUED)
+    pipeline.source_run(source="tagger", generation_ids=[generation.pk])
+    first = ModelCaption.objects.get(generation=generation, source="tagger")
+    pipeline.source_run(source="tagger", generation_ids=[generation.pk])
+    assert ModelCaption.objects.filter(generation=generation).count() == 1
+    assert ModelCaption.objects.get(pk=first.pk).created_at == first.created_at
+    generation.refresh_from_db()
+    assert generation.status == Status.CAPTIONING and generation.started_at
+
+
+@pytest.mark.django_db
+def test_missing_local_weights_fail_that_source_alone_with_a_readable_message(alice, enqueued, settings, tmp_path):
+    settings.CAPTIONS_CAPTIONER = "local"
+    settings.CAPTIONS_BLIP_MODEL = str(tmp_path / "no-such-model")
+    generation = job(alice)
+    pipeline.source_run(source="blip", generation_ids=[generation.pk])
+    row = ModelCaption.objects.get(generation=generation, source="blip")
+    assert row.status == ModelCaption.Status.FAILED
+    assert row.error.startswith("model weights not found")
+    assert "download_models" in row.error and "CAPTIONS_BLIP_MODEL" in row.error
+
+
+@pytest.mark.django_db
+def test_refine_twice_writes_the_suggestions_once(alice, enqueued, settings):
+    settings.CAPTIONS_REFINER = "offline"
+    generation = job(alice, status=Status.REFINING, variants=4, platform="x")
+    reported(generation, "blip", "vit_gpt2")
+    ModelCaptionFactory(generation=generation, source="tagger", tags=[{"label": "dog", "score": 0.9, "fine": "beagle"}])
+    pipeline.generation_refine(generation_id=generation.pk)
+    pipeline.generation_refine(generation_id=generation.pk)
+    generation.refresh_from_db()
+    assert generation.status == Status.DONE
+    assert generation.refiner == "offline"
+    assert generation.suggestions.count() == 4
+
+
+@pytest.mark.django_db
+def test_partial_when_a_source_failed_but_hashtags_exist(alice, enqueued, settings):
+    settings.CAPTIONS_REFINER = "offline"
+    generation = job(alice, status=Status.REFINING)
+    reported(generation, "blip", "tagger")
+    reported(generation, "vit_gpt2", status=ModelCaption.Status.FAILED)
+    pipeline.generation_refine(generation_id=generation.pk)
+    generation.refresh_from_db()
+    assert generation.status == Status.PARTIAL
+    assert generation.suggestions.exists()
+
+
+# Retries: one layer, only for errors that can heal ---------------------------------------
+
+
+@pytest.fixture
+def hf_blip(settings):
+    with FakeHFServer(caption="a red bicycle") as fake:
+        settings.CAPTIONS_CAPTIONER = "auto"
+        settings.HF_BLIP_ENDPOINT_URL = fake.url
+        settings.HF_TOKEN = "hf_secret_token"
+        settings.PROVIDER_MAX_RETRIES = 3
+        yield fake
+
+
+@pytest.mark.django_db
+def test_model_loading_is_retried_until_it_answers(alice, enqueued, hf_blip):
+    generation = job(alice)
+    hf_blip.fail_next("loading", times=2)
+    tasks.generation_run_source.apply(args=("blip", [generation.pk]))
+    row = ModelCaption.objects.get(generation=generation, source="blip")
+    assert (row.status, row.text) == ("ok", "a red bicycle")
+    assert len(hf_blip.requests) == 3
+
+
+@pytest.mark.django_db
+def test_retries_stop_at_the_cap_and_the_source_fails_with_the_reason(alice, enqueued, hf_blip):
+    generation = job(alice)
+    hf_blip.fail_next("server_error", times=10)
+    tasks.generation_run_source.apply(args=("blip", [generation.pk]))
+    row = ModelCaption.objects.get(generation=generation, source="blip")
+    assert row.status == "failed" and row.error
+    assert len(hf_blip.requests) == 4  # The first try and PROVIDER_MAX_RETRIES retries; no SDK retries.
+
+
+@pytest.mark.django_db
+def test_permanent_errors_are_not_retried_and_do_not_leak_the_token(alice, enqueued, hf_blip):
+    generation = job(alice)
+    hf_blip.fail_next("401", times=10)
+    tasks.generation_run_source.apply(args=("blip", [generation.pk]))
+    row = ModelCaption.objects.get(generation=generation, source="blip")
+    assert row.status == "failed"
+    assert "hf_secret_token" not in row.error
+    assert len(hf_blip.requests) == 1
+
+
+def test_backoff_grows_with_jitter_under_the_cap(settings):
+    settings.PROVIDER_RETRY_BACKOFF_MAX = 30
+    error = BackendError("busy", retryable=True)
+    delays = [tasks._countdown(retries, error) for retries in range(8) for _ in range(20)]
+    assert all(0 <= d <= 30 for d in delays)
+    assert max(tasks._countdown(0, error) for _ in range(50)) <= 2
+    assert len({round(d, 3) for d in delays}) > 100  # Jittered, not lock-step.
+    assert tasks._countdown(0, BackendError("slow down", retryable=True, retry_after=12)) >= 12
+    assert tasks._countdown(0, BackendError("slow down", retryable=True, retry_after=500)) == 30
+
+
+# The reaper ------------------------------------------------------------------------------
+
+
+def _stuck(owner, **fields):
+    past = timezone.now() - timedelta(minutes=30)
+    return job(owner, lease_expires_at=past, **fields)
+
+
+@pytest.mark.django_db
+def test_reaper_reenqueues_the_missing_sources_of_a_stuck_job(alice, enqueued, django_capture_on_commit_callbacks):
+    generation = _stuck(alice, attempts=1)
+    reported(generation, "blip")
+    with django_capture_on_commit_callbacks(execute=True):
+        report = pipeline.generations_reap()
+    assert (report.requeued, report.failed) == (1, 0)
+    assert enqueued == [("sources", [generation.pk], ["vit_gpt2", "tagger"])]
+    generation.refresh_from_db()
+    assert generation.attempts == 2 and generation.lease_expires_at > timezone.now()
+
+
+@pytest.mark.django_db
+def test_reaper_reenqueues_a_stuck_refine(alice, enqueued, django_capture_on_commit_callbacks):
+    generation = _stuck(alice, status=Status.REFINING, attempts=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        pipeline.generations_reap()
+    assert enqueued == [("refine", generation.pk)]
+
+
+@pytest.mark.django_db
+def test_reaper_leaves_jobs_within_their_lease_and_final_jobs_alone(alice, enqueued):
+    job(alice, lease_expires_at=timezone.now() + timedelta(minutes=5))
+    _stuck(alice, status=Status.DONE)
+    assert pipeline.generations_reap().requeued == 0
+    assert enqueued == []
+
+
+@pytest.mark.django_db
+def test_after_the_last_attempt_the_job_fails_and_its_owner_reads_why(alice, alice_client, enqueued, settings):
+    settings.GENERATION_MAX_ATTEMPTS = 3
+    generation = _stuck(alice, attempts=3)
+    report = pipeline.generations_reap()
+    assert report.failed == 1
+    generation.refresh_from_db()
+    assert generation.status == Status.FAILED
+    assert "did not finish after 3 attempts" in generation.error
+    page = alice_client.get(reverse("captions:photo_detail", kwargs={"uuid": generation.photo.uuid}))
+    assert "did not finish after 3 attempts" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_reap_generations_command_reports_what_it_did(alice, enqueued):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    _stuck(alice, attempts=1)
+    out = StringIO()
+    call_command("reap_generations", stdout=out)
+    assert out.getvalue().strip() == "requeued 1, failed 0"
