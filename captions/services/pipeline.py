@@ -99,7 +99,9 @@ def _run_backend(source: str, images: list) -> list[dict]:
         return [{"text": text, "model_name": captioner.model_name} for text in texts]
     if source == Source.TAGGER:
         tagger = sources.tagger()
-        per_image = tagger.tag(images, top_k=settings.CAPTIONS_TAGGER_TOP_K)
+        per_image = tagger.tag(
+            images, top_k=settings.CAPTIONS_TAGGER_TOP_K, min_score=settings.CAPTIONS_TAGGER_MIN_SCORE
+        )
         return [
             {
                 "tags": [{"label": t.label, "score": round(t.score, 4), "fine": t.fine} for t in tags],
