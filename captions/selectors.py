@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Case, CharField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.http import Http404
 
 from captions import platforms
@@ -21,6 +21,13 @@ def _latest_generation(field: str) -> Subquery:
 def photos_for_user(*, user, query: str = "", status: str = "") -> QuerySet[Photo]:
     """The user's history, newest first, with each photo's latest job status."""
     photos = Photo.objects.filter(owner=user).annotate(latest_status=_latest_generation("status"))
+    photos = photos.annotate(
+        latest_status_label=Case(
+            *(When(latest_status=value, then=Value(label)) for value, label in Generation.Status.choices),
+            default=Value("No job"),
+            output_field=CharField(),
+        )
+    )
     query = query.strip()
     if query:
         word = query.lstrip("#")
@@ -51,6 +58,16 @@ def photo_get_for_media(*, user, uuid) -> Photo:
         return photos.get(uuid=uuid)
     except (Photo.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404("No such photo.") from exc
+
+
+def suggestion_get_for_user(*, user, pk: int) -> Suggestion:
+    """The user's suggestion, or 404 — the same for a missing one and another user's."""
+    try:
+        return Suggestion.objects.select_related("generation__photo").get(
+            pk=pk, generation__photo__owner=user
+        )
+    except (Suggestion.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No such suggestion.") from exc
 
 
 def generation_latest(*, photo: Photo) -> Generation | None:
@@ -103,7 +120,10 @@ def generation_results(generation: Generation) -> dict:
             )
         )
     return {
-        "captions": [(Source.BLIP.label, rows.get(Source.BLIP)), (Source.VIT_GPT2.label, rows.get(Source.VIT_GPT2))],
+        "captions": [
+            (Source.BLIP.label, rows.get(Source.BLIP)),
+            (Source.VIT_GPT2.label, rows.get(Source.VIT_GPT2)),
+        ],
         "tagger": rows.get(Source.TAGGER),
         "nsfw": rows.get(Source.NSFW),
         "suggestions": suggestions,

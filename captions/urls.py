@@ -12,7 +12,7 @@ urlpatterns = [
     path("photos/<uuid:uuid>/regenerate/", photos.photo_regenerate, name="photo_regenerate"),
     path("photos/<uuid:uuid>/delete/", photos.photo_delete_view, name="photo_delete"),
     path("photos/<uuid:uuid>/report/", results.photo_report, name="photo_report"),
-    path("media/<uuid:uuid>/image/", media.photo_media, {"kind": "image"}, name="photo_image"),
-    path("media/<uuid:uuid>/thumbnail/", media.photo_media, {"kind": "thumbnail"}, name="photo_thumbnail"),
+    path("photos/<uuid:uuid>/image/", media.photo_media, {"kind": "image"}, name="photo_image"),
+    path("photos/<uuid:uuid>/thumbnail/", media.photo_media, {"kind": "thumbnail"}, name="photo_thumbnail"),
     path("suggestions/<int:pk>/favourite/", results.suggestion_favourite, name="suggestion_favourite"),
 ]

@@ -12,7 +12,29 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+
+class StrictEnv(environ.Env):
+    """An Env whose malformed values fail naming their variable.
+
+    django-environ reads any unknown word as a false boolean and lets int()
+    fail with a message that does not say which variable was wrong.
+    """
+
+    BOOLEAN_FALSE_STRINGS = ("false", "off", "no", "n", "0", "")
+
+    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
+        raw = self.ENVIRON.get(var)
+        if cast is bool and raw is not None:
+            word = raw.strip().lower()
+            if word not in self.BOOLEAN_TRUE_STRINGS + self.BOOLEAN_FALSE_STRINGS and not word.isdigit():
+                raise ImproperlyConfigured(f"{var} must be true or false, not {raw!r}.")
+        try:
+            return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{var} has a malformed value {raw!r}: {exc}") from exc
+
+
+env = StrictEnv()
 env_file = env.str("ENV_FILE", default=str(BASE_DIR / ".env"))
 if Path(env_file).is_file():
     environ.Env.read_env(env_file)
@@ -28,7 +50,9 @@ else:
         SECRET_KEY = env.str("SECRET_KEY")
         ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
     except ImproperlyConfigured as exc:
-        raise ImproperlyConfigured(f"{exc}. With DEBUG off, SECRET_KEY and ALLOWED_HOSTS must be set.") from exc
+        raise ImproperlyConfigured(
+            f"{exc}. With DEBUG off, SECRET_KEY and ALLOWED_HOSTS must be set."
+        ) from exc
     if len(SECRET_KEY) < 50:
         raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters long.")
     if not ALLOWED_HOSTS:
@@ -222,7 +246,9 @@ NSFW_HOLD = env.bool("NSFW_HOLD", default=True)
 DAILY_GENERATION_QUOTA = env.int("DAILY_GENERATION_QUOTA", default=100)
 
 # Production hardening: on whenever DEBUG is off.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
+)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)

@@ -36,7 +36,9 @@ def photo_for(owner, *, name: str = "beach.jpg", color=None) -> Photo:
     from captions.services.uploads import image_normalise
 
     data = images.jpeg(size=(64, 48), color=color)
-    photo = photo_create(owner=owner, image=image_normalise(data=data, limits=upload_limits()), original_name=name)
+    photo = photo_create(
+        owner=owner, image=image_normalise(data=data, limits=upload_limits()), original_name=name
+    )
     assert photo is not None
     return photo
 

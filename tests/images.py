@@ -22,7 +22,7 @@ def png(*, size=(64, 48), color=(10, 200, 30), mode="RGB", **params) -> bytes:
 
 
 def png_bomb(width: int, height: int) -> bytes:
-    """A valid greyscale PNG header claiming width × height pixels, with a tiny
+    """A valid greyscale PNG header claiming width x height pixels, with a tiny
     compressed body: a few KB on disk, gigabytes once decoded."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -45,7 +45,7 @@ def jpeg_with_gps() -> bytes:
 
 
 def jpeg_rotated() -> bytes:
-    """A 60 × 20 landscape JPEG whose EXIF says: rotate 90° to show it upright (20 × 60)."""
+    """A 60 x 20 landscape JPEG whose EXIF says: rotate 90° to show it upright (20 x 60)."""
     image = Image.new("RGB", (60, 20), (255, 0, 0))
     for x in range(30, 60):
         for y in range(20):

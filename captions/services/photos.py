@@ -18,8 +18,8 @@ from captions.services.uploads import (
     UploadLimits,
     UploadRejected,
     display_name,
-    size_check,
     image_normalise,
+    size_check,
 )
 
 logger = logging.getLogger(__name__)

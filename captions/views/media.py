@@ -17,12 +17,14 @@ def photo_media(request, uuid, kind: str):
     field = photo.image if kind == "image" else photo.thumbnail
     if not _is_local(field.name):
         response = HttpResponseRedirect(field.url)
+        # The signed URL expires; a cached redirect would outlive it.
+        response["Cache-Control"] = "private, no-store"
     else:
         try:
             response = FileResponse(field.open("rb"), content_type="image/jpeg")
         except FileNotFoundError as exc:
             raise Http404("File missing.") from exc
-    response["Cache-Control"] = "private, max-age=300"
+        response["Cache-Control"] = "private, max-age=300"
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

@@ -8,8 +8,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from captions.forms import GenerationOptionsForm, ReportForm, UploadForm
 from captions.models import Generation
 from captions.selectors import generation_latest, photo_get_for_user, photos_for_user
-from captions.services.generations import GenerationOptions, GenerationRefused, generation_check_allowed
-from captions.services.generations import generation_start, generation_start_many
+from captions.services.generations import (
+    GenerationOptions,
+    GenerationRefused,
+    generation_check_allowed,
+    generation_start,
+    generation_start_many,
+)
 from captions.services.photos import photo_delete, photo_upload_many
 
 PAGE_SIZE = 12
@@ -20,6 +25,15 @@ def _options(form) -> GenerationOptions:
     return GenerationOptions(
         platform=data["platform"], tone=data["tone"], variants=data["variants"], language=data["language"]
     )
+
+
+def _errors_text(form) -> str:
+    """A form's errors as one line, each led by the field's label as the page shows it."""
+    parts = []
+    for name, errors in form.errors.items():
+        text = " ".join(errors)
+        parts.append(text if name == "__all__" else f"{form[name].label}: {text}")
+    return "; ".join(parts)
 
 
 @login_required
@@ -112,9 +126,7 @@ def photo_regenerate(request, uuid):
     if photo.is_hidden:
         messages.error(request, "This photo was removed by a moderator.")
     elif not form.is_valid():
-        messages.error(request, "Those options are not valid: " + "; ".join(
-            f"{field}: {' '.join(errors)}" for field, errors in form.errors.items()
-        ))
+        messages.error(request, f"Those options are not valid: {_errors_text(form)}")
     else:
         try:
             generation_start(photo=photo, options=_options(form))

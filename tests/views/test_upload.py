@@ -51,7 +51,11 @@ def _refused(response, media_root, message: str):
             b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
             "format not supported: SVG",
         ),
-        ("page.html", b"<!doctype html><html><body><script>alert(1)</script></body></html>", "format not supported"),
+        (
+            "page.html",
+            b"<!doctype html><html><body><script>alert(1)</script></body></html>",
+            "format not supported",
+        ),
         ("doc.pdf", b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF", "format not supported: PDF"),
         ("scan.tiff", images.encode(Image.new("RGB", (8, 8)), "TIFF"), "format not supported: TIFF"),
         ("art.psd", b"8BPS\x00\x01" + b"\x00" * 64, "format not supported: PSD"),
@@ -60,7 +64,9 @@ def _refused(response, media_root, message: str):
     ],
     ids=["text", "empty", "truncated", "bomb", "svg", "html", "pdf", "tiff", "psd", "fits", "aspect"],
 )
-def test_bad_upload_is_refused_with_a_message_and_leaves_nothing(alice_client, _media_root, name, data, message):
+def test_bad_upload_is_refused_with_a_message_and_leaves_nothing(
+    alice_client, _media_root, name, data, message
+):
     response = post(alice_client, (name, data, "image/jpeg"))
     _refused(response, _media_root, message)
 
