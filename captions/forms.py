@@ -12,6 +12,12 @@ class SignupForm(UserCreationForm):
     class Meta(UserCreationForm.Meta):
         fields = ("username", "email")
 
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"]
+        if self._meta.model.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("An account with this email address already exists.")
+        return email
+
 
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True

@@ -275,3 +275,19 @@ def test_unknown_usernames_are_throttled_too():
     client = Client()
     _fail(client, "mallory", 5)
     assert log_in(client, "mallory", "anything").status_code == 429
+
+
+@pytest.mark.django_db
+def test_signup_refuses_an_email_address_already_in_use(anon_client, alice):
+    response = anon_client.post(
+        reverse("signup"),
+        {
+            "username": "alice2",
+            "email": alice.email.upper(),
+            "password1": "a-long and unusual passphrase",
+            "password2": "a-long and unusual passphrase",
+        },
+    )
+    assert response.status_code == 200
+    assert "An account with this email address already exists." in response.content.decode()
+    assert not type(alice).objects.filter(username="alice2").exists()
