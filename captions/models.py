@@ -36,7 +36,15 @@ class Photo(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["owner", "sha256"], name="photo_unique_per_owner")]
-        indexes = [models.Index(fields=["owner", "-created_at"])]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"]),
+            # The moderation queue: few rows, read oldest flag first.
+            models.Index(
+                fields=["flagged_at"],
+                condition=Q(flagged_at__isnull=False, reviewed_at__isnull=True, hidden_at__isnull=True),
+                name="photo_moderation_queue",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.original_name or str(self.uuid)
@@ -250,3 +258,14 @@ class ModerationAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.action} {self.target_repr}"
+
+
+class ModerationQueueItem(Photo):
+    """A photo as the moderation queue shows it; which photos wait there is
+    decided by captions.services.moderation.photos_in_queue."""
+
+    class Meta:
+        proxy = True
+        ordering = ["flagged_at", "id"]
+        verbose_name = "moderation queue item"
+        verbose_name_plural = "moderation queue"

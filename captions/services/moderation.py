@@ -44,6 +44,9 @@ BANNED_HASHTAG_DELETE = "banned_hashtag_delete"
 
 MAX_FLAG_REASONS = 20
 
+# In the review queue: flagged (automatically or by the owner's report), neither reviewed since nor hidden.
+IN_QUEUE = Q(flagged_at__isnull=False, reviewed_at__isnull=True, hidden_at__isnull=True)
+
 
 class ReasonRequired(ValueError):
     pass
@@ -109,11 +112,8 @@ def nsfw_scorer() -> NsfwScorer:
 
 
 def photos_in_queue() -> QuerySet[Photo]:
-    """Photos waiting for a moderator, oldest flag first: flagged (automatically
-    or by their owner's report), neither reviewed since nor hidden."""
-    return Photo.objects.filter(
-        flagged_at__isnull=False, reviewed_at__isnull=True, hidden_at__isnull=True
-    ).order_by("flagged_at", "pk")
+    """Photos waiting for a moderator, oldest flag first."""
+    return Photo.objects.filter(IN_QUEUE).order_by("flagged_at", "pk")
 
 
 def photo_flag(*, photo: Photo, reason: str) -> None:

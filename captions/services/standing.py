@@ -16,9 +16,9 @@ from captions.services.moderation import (
     STANDING_CHANGE,
     USER_BAN,
     USER_UNBAN,
-    reason_clean,
     audit_record,
     generations_cancel,
+    reason_clean,
 )
 
 # Session engines whose sessions live in the database and can be listed.
@@ -111,7 +111,8 @@ def standing_record_change(*, standing: AccountStanding, actor, changed: list[st
             else f"daily quota: site default ({settings.DAILY_GENERATION_QUOTA})"
         )
     if parts:
-        summary = "; ".join(parts).capitalize() + "."
+        summary = "; ".join(parts) + "."
+        summary = summary[:1].upper() + summary[1:]
         audit_record(
             actor=actor, action=STANDING_CHANGE, targets=[standing.user], reason=summary, admin_log=False
         )
