@@ -62,10 +62,14 @@ def generation_start_many(*, photos: list[Photo], options: GenerationOptions) ->
     once for all of them, so the vision models see the photos as one batch."""
     if not photos:
         return []
-    generation_check_allowed(user=photos[0].owner, count=len(photos))
+    owner = photos[0].owner
     now = timezone.now()
     sources = generation_sources()
     with transaction.atomic():
+        # Lock the owner's standing row so two concurrent starts cannot both pass the quota check.
+        AccountStanding.objects.get_or_create(user=owner)
+        AccountStanding.objects.select_for_update().get(user=owner)
+        generation_check_allowed(user=owner, count=len(photos))
         generations = [
             Generation.objects.create(
                 photo=photo,

@@ -247,3 +247,31 @@ def test_reap_generations_command_reports_what_it_did(alice, enqueued):
     out = StringIO()
     call_command("reap_generations", stdout=out)
     assert out.getvalue().strip() == "requeued 1, failed 0"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_starts_cannot_both_pass_the_daily_quota(alice, enqueued, settings, monkeypatch):
+    from captions.services import generations as generation_services
+
+    monkeypatch.setattr(generation_services, "enqueue_sources", lambda **kwargs: None)
+    settings.DAILY_GENERATION_QUOTA = 1
+    photos = [photo_for(alice), photo_for(alice)]
+    outcomes, barrier = [], threading.Barrier(2)
+
+    def start(photo):
+        barrier.wait()
+        try:
+            generation_services.generation_start(photo=photo, options=generation_services.GenerationOptions())
+            outcomes.append("started")
+        except generation_services.GenerationRefused:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=start, args=(photo,)) for photo in photos]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["refused", "started"]
+    assert Generation.objects.count() == 1
