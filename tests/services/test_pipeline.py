@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from captions import tasks
 from captions.backends.base import BackendError
-from captions.models import Generation, ModelCaption
+from captions.models import AccountStanding, Generation, ModelCaption
 from captions.services import pipeline
 from tests.factories import GenerationFactory, ModelCaptionFactory, photo_for
 from tests.fakes.hf_server import FakeHFServer
@@ -255,6 +255,7 @@ def test_concurrent_starts_cannot_both_pass_the_daily_quota(alice, enqueued, set
 
     monkeypatch.setattr(generation_services, "enqueue_sources", lambda **kwargs: None)
     settings.DAILY_GENERATION_QUOTA = 1
+    AccountStanding.objects.create(user=alice)
     photos = [photo_for(alice), photo_for(alice)]
     outcomes, barrier = [], threading.Barrier(2)
 
