@@ -19,7 +19,8 @@ for pattern in resolver.url_patterns:
     getattr(pattern, "url_patterns", None)
 import captions.admin, captions.tasks, captions.views.photos, captions.views.media, captions.views.results
 Client().get("/accounts/login/")
-heavy = sorted(m for m in ("torch", "transformers", "onnxruntime", "efficientnet_lite_pytorch") if m in sys.modules)
+stack = ("torch", "transformers", "onnxruntime", "efficientnet_lite_pytorch")
+heavy = sorted(m for m in stack if m in sys.modules)
 print(",".join(heavy) or "none")
 """
 
@@ -28,6 +29,12 @@ def test_web_process_does_not_import_torch_transformers_or_onnxruntime(tmp_path)
     env = {**os.environ, "DEBUG": "1", "ENV_FILE": os.devnull, "RUN_DIR": str(tmp_path)}
     env.setdefault("DJANGO_SETTINGS_MODULE", "hashtagapp.settings")
     out = subprocess.run(
-        [sys.executable, "-c", CHECK], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True
+        [sys.executable, "-c", CHECK],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     assert out.stdout.strip().splitlines()[-1] == "none", out.stdout + out.stderr

@@ -28,7 +28,7 @@ def purge_queues() -> None:
         for queue in ("vision", "llm"):
             try:
                 connection.default_channel.queue_purge(queue)
-            except Exception:  # noqa: BLE001, S112 - a queue that does not exist yet has nothing to purge.
+            except Exception:
                 continue
 
 

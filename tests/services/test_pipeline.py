@@ -22,9 +22,13 @@ Status = Generation.Status
 def enqueued(monkeypatch):
     """Record what would be sent to the broker instead of sending it."""
     sent = []
-    monkeypatch.setattr(pipeline, "enqueue_refine", lambda *, generation_id: sent.append(("refine", generation_id)))
     monkeypatch.setattr(
-        pipeline, "enqueue_sources", lambda *, generation_ids, sources: sent.append(("sources", generation_ids, sources))
+        pipeline, "enqueue_refine", lambda *, generation_id: sent.append(("refine", generation_id))
+    )
+    monkeypatch.setattr(
+        pipeline,
+        "enqueue_sources",
+        lambda *, generation_ids, sources: sent.append(("sources", generation_ids, sources)),
     )
     return sent
 
@@ -75,7 +79,9 @@ def test_fan_in_waits_for_every_source(alice, enqueued):
 def test_job_fails_with_every_reason_when_no_source_could_read_the_photo(alice, enqueued):
     generation = job(alice)
     for source in ("blip", "vit_gpt2", "tagger"):
-        ModelCaptionFactory(generation=generation, source=source, status="failed", text="", error=f"{source} broke")
+        ModelCaptionFactory(
+            generation=generation, source=source, status="failed", text="", error=f"{source} broke"
+        )
     assert pipeline.generation_fan_in(generation_id=generation.pk) == Status.FAILED
     generation.refresh_from_db()
     assert "blip broke" in generation.error and "tagger broke" in generation.error
@@ -96,7 +102,9 @@ def test_duplicate_delivery_of_a_source_task_does_nothing_more(alice, enqueued, 
 
 
 @pytest.mark.django_db
-def test_missing_local_weights_fail_that_source_alone_with_a_readable_message(alice, enqueued, settings, tmp_path):
+def test_missing_local_weights_fail_that_source_alone_with_a_readable_message(
+    alice, enqueued, settings, tmp_path
+):
     settings.CAPTIONS_CAPTIONER = "local"
     settings.CAPTIONS_BLIP_MODEL = str(tmp_path / "no-such-model")
     generation = job(alice)
@@ -112,7 +120,9 @@ def test_refine_twice_writes_the_suggestions_once(alice, enqueued, settings):
     settings.CAPTIONS_REFINER = "offline"
     generation = job(alice, status=Status.REFINING, variants=4, platform="x")
     reported(generation, "blip", "vit_gpt2")
-    ModelCaptionFactory(generation=generation, source="tagger", tags=[{"label": "dog", "score": 0.9, "fine": "beagle"}])
+    ModelCaptionFactory(
+        generation=generation, source="tagger", tags=[{"label": "dog", "score": 0.9, "fine": "beagle"}]
+    )
     pipeline.generation_refine(generation_id=generation.pk)
     pipeline.generation_refine(generation_id=generation.pk)
     generation.refresh_from_db()
@@ -197,7 +207,9 @@ def _stuck(owner, **fields):
 
 
 @pytest.mark.django_db
-def test_reaper_reenqueues_the_missing_sources_of_a_stuck_job(alice, enqueued, django_capture_on_commit_callbacks):
+def test_reaper_reenqueues_the_missing_sources_of_a_stuck_job(
+    alice, enqueued, django_capture_on_commit_callbacks
+):
     generation = _stuck(alice, attempts=1)
     reported(generation, "blip")
     with django_capture_on_commit_callbacks(execute=True):
@@ -225,7 +237,9 @@ def test_reaper_leaves_jobs_within_their_lease_and_final_jobs_alone(alice, enque
 
 
 @pytest.mark.django_db
-def test_after_the_last_attempt_the_job_fails_and_its_owner_reads_why(alice, alice_client, enqueued, settings):
+def test_after_the_last_attempt_the_job_fails_and_its_owner_reads_why(
+    alice, alice_client, enqueued, settings
+):
     settings.GENERATION_MAX_ATTEMPTS = 3
     generation = _stuck(alice, attempts=3)
     report = pipeline.generations_reap()
