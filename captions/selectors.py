@@ -12,7 +12,8 @@ from captions.backends.base import Suggestion as SuggestionData
 from captions.models import Generation, ModelCaption, Photo, Source, Suggestion
 
 
-def _latest_generation(field: str) -> Subquery:
+def latest_generation_value(field: str) -> Subquery:
+    """A subquery for one field of each photo's newest generation."""
     return Subquery(
         Generation.objects.filter(photo=OuterRef("pk")).order_by("-created_at", "-id").values(field)[:1]
     )
@@ -20,7 +21,7 @@ def _latest_generation(field: str) -> Subquery:
 
 def photos_for_user(*, user, query: str = "", status: str = "") -> QuerySet[Photo]:
     """The user's history, newest first, with each photo's latest job status."""
-    photos = Photo.objects.filter(owner=user).annotate(latest_status=_latest_generation("status"))
+    photos = Photo.objects.filter(owner=user).annotate(latest_status=latest_generation_value("status"))
     photos = photos.annotate(
         latest_status_label=Case(
             *(When(latest_status=value, then=Value(label)) for value, label in Generation.Status.choices),

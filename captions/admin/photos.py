@@ -14,7 +14,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from captions.admin.decisions import Decision, as_action, confirm_with_reason
+from captions.admin.inlines import ReadOnlyInline
 from captions.models import Generation, ModerationQueueItem, Photo, Report
+from captions.selectors import latest_generation_value
 from captions.services.moderation import (
     IN_QUEUE,
     photos_delete,
@@ -67,12 +69,6 @@ DELETE = Decision(
 )
 DECISIONS = {d.name: d for d in (MARK_REVIEWED, HIDE, RESTORE, DELETE)}
 HISTORY_SHOWN = 10  # jobs shown on a photo's page
-
-
-def _latest_status() -> Subquery:
-    return Subquery(
-        Generation.objects.filter(photo=OuterRef("pk")).order_by("-created_at", "-id").values("status")[:1]
-    )
 
 
 def _report_count() -> Coalesce:
@@ -140,20 +136,6 @@ class JobStatusFilter(admin.SimpleListFilter):
         if value in Generation.Status.values:
             return queryset.filter(latest_status=value)
         return queryset
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ReportInline(ReadOnlyInline):
@@ -243,7 +225,7 @@ class PhotoAdmin(admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .annotate(latest_status=_latest_status(), report_count=_report_count())
+            .annotate(latest_status=latest_generation_value("status"), report_count=_report_count())
             .select_related("owner", "reviewed_by")
         )
 

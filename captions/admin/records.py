@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
+from captions.admin.inlines import ReadOnlyInline
 from captions.models import BannedHashtag, Generation, ModelCaption, ModerationAction, Report, Suggestion
 from captions.services.moderation import (
     BANNED_HASHTAG_ADD,
@@ -37,21 +38,13 @@ def _photo_link(photo):
     return format_html('<a href="{}">{}</a>', url, photo)
 
 
-class ModelCaptionInline(admin.TabularInline):
+class ModelCaptionInline(ReadOnlyInline):
     model = ModelCaption
     fields = ("source", "status", "text", "tags", "score", "model_name", "seconds", "error")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
-class SuggestionInline(ModelCaptionInline):
+class SuggestionInline(ReadOnlyInline):
     model = Suggestion
     fields = ("position", "caption", "hashtags", "refiner", "is_favourite")
     readonly_fields = fields
