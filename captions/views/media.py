@@ -1,5 +1,5 @@
 from django.contrib.auth.decorators import login_required
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.views.decorators.http import require_GET
 
@@ -15,7 +15,7 @@ def photo_media(request, uuid, kind: str):
     if photo.is_hidden and not request.user.is_staff:
         raise Http404("Removed by a moderator.")
     field = photo.image if kind == "image" else photo.thumbnail
-    if not _is_local(field.name):
+    if not _is_local():
         response = HttpResponseRedirect(field.url)
         # The signed URL expires; a cached redirect would outlive it.
         response["Cache-Control"] = "private, no-store"
@@ -30,9 +30,6 @@ def photo_media(request, uuid, kind: str):
     return response
 
 
-def _is_local(name: str) -> bool:
-    try:
-        default_storage.path(name)
-    except NotImplementedError:
-        return False
-    return True
+def _is_local() -> bool:
+    """Local files are streamed; remote storage (S3) hands out signed URLs instead."""
+    return isinstance(default_storage, FileSystemStorage)
