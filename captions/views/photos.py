@@ -67,7 +67,10 @@ def photo_upload(request):
         for name, message in outcome.rejected:
             form.add_error("photos", f"{name}: {message}")
         if outcome.created:
-            generation_start_many(photos=outcome.created, options=_options(form))
+            try:
+                generation_start_many(photos=outcome.created, options=_options(form))
+            except GenerationRefused as exc:  # Another request used the last of the quota meanwhile.
+                messages.error(request, f"Photos saved, but no captions yet: {exc.message}")
         for photo in outcome.duplicates:
             messages.info(request, f"You already uploaded “{photo.original_name}”: showing its results.")
         done = outcome.created + outcome.duplicates
