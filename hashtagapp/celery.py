@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_init
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hashtagapp.settings")
@@ -55,3 +56,17 @@ def _configure() -> None:
 
 _configure()
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def _share_cores_between_children(sender=None, **kwargs) -> None:
+    """Give each prefork child its share of the CPU cores for torch and onnxruntime.
+
+    Left alone, every child would start one math thread per core, and children
+    running BLIP, ViT-GPT2 and the tagger at once would fight over the cores
+    (see docs/benchmarks.md). Set OMP_NUM_THREADS yourself to override.
+    """
+    concurrency = getattr(sender, "concurrency", None)
+    if "OMP_NUM_THREADS" in os.environ or not isinstance(concurrency, int) or concurrency < 1:
+        return
+    os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // concurrency))

@@ -1,0 +1,40 @@
+"""The worker settings DESIGN.md asks for, as the Celery app really has them."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from hashtagapp import celery as celery_module
+from hashtagapp.celery import app
+
+
+def test_tasks_are_acknowledged_late_one_at_a_time_in_json_with_time_limits():
+    conf = app.conf
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.task_serializer == "json" and list(conf.accept_content) == ["json"]
+    assert conf.task_ignore_result is True
+    assert 0 < conf.task_soft_time_limit < conf.task_time_limit
+    assert conf.broker_transport_options["visibility_timeout"] > conf.task_time_limit
+
+
+def test_refine_goes_to_the_llm_queue_and_everything_else_to_vision():
+    assert app.conf.task_default_queue == "vision"
+    assert app.conf.task_routes["captions.tasks.generation_refine"] == {"queue": "llm"}
+    assert {q.name for q in app.conf.task_queues} == {"vision", "llm"}
+    assert "reap-stuck-generations" in app.conf.beat_schedule
+
+
+@pytest.mark.parametrize(("cores", "concurrency", "threads"), [(2, 3, "1"), (16, 3, "5"), (8, 2, "4")])
+def test_each_worker_child_gets_its_share_of_the_cores(monkeypatch, cores, concurrency, threads):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(celery_module.os, "cpu_count", lambda: cores)
+    celery_module._share_cores_between_children(sender=SimpleNamespace(concurrency=concurrency))
+    assert celery_module.os.environ["OMP_NUM_THREADS"] == threads
+
+
+def test_an_explicit_thread_count_is_left_alone(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")
+    celery_module._share_cores_between_children(sender=SimpleNamespace(concurrency=3))
+    assert celery_module.os.environ["OMP_NUM_THREADS"] == "7"
