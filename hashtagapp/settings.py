@@ -225,7 +225,6 @@ CAPTIONS_DEVICE = env.str("CAPTIONS_DEVICE", default="auto")
 CAPTIONS_BLIP_MAX_LENGTH = env.int("CAPTIONS_BLIP_MAX_LENGTH", default=30)
 CAPTIONS_VIT_GPT2_MAX_LENGTH = env.int("CAPTIONS_VIT_GPT2_MAX_LENGTH", default=16)
 CAPTIONS_NUM_BEAMS = env.int("CAPTIONS_NUM_BEAMS", default=4)
-CAPTIONS_BATCH_WINDOW_SECONDS = env.float("CAPTIONS_BATCH_WINDOW_SECONDS", default=0.3)
 CAPTIONS_TAGGER_TOP_K = env.int("CAPTIONS_TAGGER_TOP_K", default=5)
 # Broad tags sum many fine classes ("dog" has 118): drop the faint ones.
 CAPTIONS_TAGGER_MIN_SCORE = env.float("CAPTIONS_TAGGER_MIN_SCORE", default=0.05)
