@@ -126,3 +126,20 @@ def test_unreadable_image_is_a_permanent_error(model_dirs, photo):
 def test_unknown_kind_is_a_programming_error():
     with pytest.raises(ValueError, match="unknown captioner kind"):
         load_captioner("clip", model="x")
+
+
+@pytest.mark.parametrize("kind", ["blip", "vit_gpt2"])
+def test_large_batches_go_to_generate_in_chunks_of_four_on_cpu(kind, model_dirs, photo, monkeypatch):
+    captioner = load_captioner(kind, model=model_dirs[kind], max_length=6, num_beams=2)
+    images = [photo(name) for name in ("cat", "coffee", "rocket")] * 2
+    one_by_one = [captioner.caption([image])[0] for image in images]
+    sizes = []
+    generate = captioner._model.generate
+
+    def counting_generate(*, pixel_values, **kwargs):
+        sizes.append(len(pixel_values))
+        return generate(pixel_values=pixel_values, **kwargs)
+
+    monkeypatch.setattr(captioner._model, "generate", counting_generate)
+    assert captioner.caption(images) == one_by_one
+    assert sizes == [4, 2]
