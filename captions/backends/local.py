@@ -119,7 +119,8 @@ class LocalCaptioner:
                     )
                 except torch.OutOfMemoryError as exc:
                     # Memory may free up once other jobs finish.
-                    raise BackendError(f"{self.kind}: out of memory on {self.device}", retryable=True) from exc
+                    message = f"{self.kind}: out of memory on {self.device}"
+                    raise BackendError(message, retryable=True) from exc
                 except (RuntimeError, ValueError) as exc:
                     raise BackendError(f"{self.kind} could not caption the image: {exc}") from exc
                 texts += self._tokenizer.batch_decode(output, skip_special_tokens=True)

@@ -118,6 +118,18 @@ def test_gps_exif_is_gone_from_the_stored_file(alice_client):
 
 
 @pytest.mark.django_db
+def test_comments_and_colour_profiles_are_not_carried_over(alice_client):
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    data = images.jpeg(icc_profile=profile, comment=b"taken at 12 Elm Street")
+    post(alice_client, ("home.jpg", data, "image/jpeg"))
+    stored = stored_image(Photo.objects.get())
+    assert b"Elm Street" not in stored.raw
+    assert "comment" not in stored.info and "icc_profile" not in stored.info
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("name", "data", "size"),
     [
