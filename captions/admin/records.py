@@ -11,12 +11,11 @@ from django.utils.html import format_html
 
 from captions.admin.inlines import ReadOnlyInline
 from captions.models import BannedHashtag, Generation, ModelCaption, ModerationAction, Report, Suggestion
+from captions.services.banned_hashtags import banned_hashtag_clean, banned_hashtag_record
 from captions.services.moderation import (
     BANNED_HASHTAG_ADD,
     BANNED_HASHTAG_CHANGE,
     BANNED_HASHTAG_DELETE,
-    banned_hashtag_clean,
-    banned_hashtag_record,
 )
 
 

@@ -1,5 +1,6 @@
 """Moderation: NSFW scores and flags, the review queue, moderators' decisions on
-photos, the banned-hashtag filter, owners' reports, and the audit trail.
+photos, owners' reports, and the audit trail (the banned-hashtag list is in
+banned_hashtags.py).
 
 Every moderator decision goes through a function here that takes the acting
 user and a reason, changes rows with conditional UPDATEs or under
@@ -9,10 +10,7 @@ ModerationAction per target) in the same transaction.
 
 from __future__ import annotations
 
-import dataclasses
-import re
-import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING
@@ -23,8 +21,7 @@ from django.db import models, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from captions.backends.base import Suggestion as SuggestionData
-from captions.models import BannedHashtag, Generation, ModelCaption, ModerationAction, Photo, Report, Source
+from captions.models import Generation, ModelCaption, ModerationAction, Photo, Report, Source
 from captions.services.generations import enqueue_refine
 
 if TYPE_CHECKING:
@@ -264,81 +261,6 @@ def photos_delete(*, photo_ids: Iterable[int], actor, reason: str) -> int:
         )
         Photo.objects.filter(pk__in=[p.pk for p in photos]).delete()
     return len(photos)
-
-
-# Banned hashtags -------------------------------------------------------------------------
-
-
-def banned_hashtag_clean(*, text: str, kind: str) -> str:
-    """The text to store for a banned-hashtag entry; raises ValueError with a
-    message a moderator can act on."""
-    text = text.strip()
-    if kind == BannedHashtag.Kind.EXACT:
-        word = unicodedata.normalize("NFKC", text).lstrip("#")
-        if not re.fullmatch(r"\w+", word):
-            raise ValueError("An exact word holds only letters, digits and underscores (without spaces).")
-        return word
-    try:
-        pattern = re.compile(text, re.IGNORECASE)
-    except re.error as exc:
-        position = f" at position {exc.pos}" if exc.pos is not None else ""
-        raise ValueError(f"Not a valid regular expression: {exc.msg}{position}.") from None
-    if pattern.search(""):
-        raise ValueError("This pattern matches an empty word, so it would remove every hashtag.")
-    return text
-
-
-def _candidates(tag: str) -> set[str]:
-    """The forms a hashtag is checked in: as written, and without underscores
-    (so "#follow_4_follow" meets "follow4follow")."""
-    word = unicodedata.normalize("NFKC", tag).strip().lstrip("#")
-    return {word, word.replace("_", "")} - {""}
-
-
-def banned_hashtag_matcher() -> Callable[[str], bool]:
-    """A function telling whether a hashtag (with or without '#') is banned.
-    Exact words match whole, ignoring case; patterns are searched anywhere in
-    the word, ignoring case, unless anchored with ^ and $."""
-    exact, patterns = set(), []
-    for item in BannedHashtag.objects.all():
-        if item.kind == BannedHashtag.Kind.EXACT:
-            exact |= {word.casefold() for word in _candidates(item.text)}
-        else:
-            try:
-                patterns.append(re.compile(item.text, re.IGNORECASE))
-            except re.error:
-                continue  # The admin form refuses bad patterns; never let one break a job.
-
-    def is_banned(tag: str) -> bool:
-        words = _candidates(tag)
-        return any(w.casefold() in exact or any(p.search(w) for p in patterns) for w in words)
-
-    return is_banned
-
-
-def suggestions_filter_banned(
-    *, suggestions: list[SuggestionData], from_llm: bool, is_banned=None
-) -> tuple[list[SuggestionData], int, bool]:
-    """Drop banned hashtags. Returns (suggestions, number dropped, whether an LLM output hit the list)."""
-    is_banned = is_banned or banned_hashtag_matcher()
-    dropped = 0
-    kept = []
-    for suggestion in suggestions:
-        tags = tuple(t for t in suggestion.hashtags if not is_banned(t))
-        dropped += len(suggestion.hashtags) - len(tags)
-        kept.append(dataclasses.replace(suggestion, hashtags=tags))
-    return kept, dropped, from_llm and dropped > 0
-
-
-def banned_hashtag_record(*, item: BannedHashtag, actor, action: str) -> None:
-    audit_record(
-        actor=actor,
-        action=action,
-        targets=[item],
-        reason=item.note,
-        message=f"{item.get_kind_display()}: {item.text}",
-        admin_log=False,
-    )
 
 
 # Owners' reports -------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from django.utils import timezone
 from captions import platforms
 from captions.backends.base import BackendError, RefineRequest
 from captions.models import Generation, ModelCaption, Source, Suggestion
-from captions.services import moderation, sources
+from captions.services import banned_hashtags, moderation, sources
 from captions.services.generations import enqueue_refine, enqueue_sources
 
 logger = logging.getLogger(__name__)
@@ -205,8 +205,8 @@ def generation_refine(*, generation_id: int, final_attempt: bool = True) -> None
         refiner = sources.offline_refiner()
         suggestions = refiner.refine(request)
     seconds = time.monotonic() - started
-    is_banned = moderation.banned_hashtag_matcher()
-    suggestions, dropped, llm_hit = moderation.suggestions_filter_banned(
+    is_banned = banned_hashtags.banned_hashtag_matcher()
+    suggestions, dropped, llm_hit = banned_hashtags.suggestions_filter_banned(
         suggestions=suggestions, from_llm=refiner.name != "offline", is_banned=is_banned
     )
     # Dropping banned tags can leave a post under the platform's minimum (LinkedIn wants 3).

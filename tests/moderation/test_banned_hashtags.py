@@ -10,7 +10,7 @@ from captions.backends.offline_refiner import OfflineRefiner
 from captions.backends.openai_refiner import OpenAIRefiner
 from captions.models import BannedHashtag, Generation, ModerationAction
 from captions.services import pipeline
-from captions.services.moderation import banned_hashtag_matcher, suggestions_filter_banned
+from captions.services.banned_hashtags import banned_hashtag_matcher, suggestions_filter_banned
 from tests.factories import GenerationFactory
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.moderation.conftest import content_rows, stored_photo
