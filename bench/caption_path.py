@@ -6,12 +6,14 @@ Compares, at batch 1 and batch 8 (seconds of wall time per image, both models):
            for ViT-GPT2, one after the other in one process (all cores, fp32).
 * product: ``LocalCaptioner.caption(images)`` with the whole batch, BLIP and
            ViT-GPT2 in two processes at once, as the two tasks run in two
-           Celery worker processes. Run with 1 torch thread per process (the
-           2 cores split between them) and, at batch 1 only, with 2 (torch's
-           default: every process takes every core, as an untuned worker does).
-           At batch 8 also with two proposed fixes (see docs/benchmarks.md):
-           BLIP's batch cut into chunks of 4, and processes started with
-           glibc's mmap threshold raised (MALLOC_MMAP_THRESHOLD_=256 MiB).
+           Celery worker processes, with 1 torch thread per process (the 2
+           cores split between them, as the worker now sets them).
+
+and the product's former behaviour, for comparison: at batch 1, 2 threads
+per process (torch's default: every process takes every core); at batch 8,
+one ``generate`` call for all 8 images instead of chunks of
+``local.MAX_BATCH["cpu"]``, also with glibc's mmap threshold raised
+(MALLOC_MMAP_THRESHOLD_=256 MiB), which shows why chunks help.
 
 Decoding is fixed-length (min_length = max_length: BLIP 30, ViT-GPT2 16, 4
 beams, the seed's settings), so random weights cost what real ones do.
@@ -32,11 +34,11 @@ KINDS = ("blip", "vit_gpt2")
 SETTINGS = {"blip": {"max_length": 30, "num_beams": 4}, "vit_gpt2": {"max_length": 16, "num_beams": 4}}
 CORES = os.cpu_count() or 1
 # Variants measured at one batch size only: what oversubscribed cores cost (slow, so at batch 1),
-# and two proposed fixes for BLIP's large batches.
+# and what one generate() call for a whole batch of 8 costs, with and without the mmap setting.
 ONLY_AT_BATCH = {
-    "product, 2 threads/process": 1,
-    "product, BLIP in chunks of 4": 8,
-    "product, mmap threshold 256 MiB": 8,
+    "former: 2 threads/process": 1,
+    "former: one generate() call": 8,
+    "former: one call, mmap 256 MiB": 8,
 }
 MMAP_THRESHOLD = 256 * 1024 * 1024
 # Quiet transformers' warnings and progress bars here and in the spawned processes.
@@ -97,23 +99,22 @@ def _serve(kind: str, folder: str, conn, barrier) -> None:
     """A stand-in for a worker process: load once, then caption batches on request."""
     import torch
 
-    from captions.backends.local import load_captioner
+    from captions.backends import local
 
     settings = SETTINGS[kind]
-    captioner = load_captioner(
+    captioner = local.load_captioner(
         kind, model=folder, device="cpu", min_length=settings["max_length"], **settings
     )
     conn.send("ready")
+    default_batch = local.MAX_BATCH["cpu"]
     while (request := conn.recv()) is not None:
-        count, threads, chunk = request
+        count, threads, max_batch = request
         torch.set_num_threads(threads)
+        local.MAX_BATCH["cpu"] = max_batch or default_batch  # images per generate() call
         images = photos(count)
-        # The product captions the whole batch in one call; a BLIP chunk size tries the proposed fix.
-        step = chunk if kind == "blip" and chunk else count
         barrier.wait()  # both models start together
         started = time.perf_counter()
-        for i in range(0, count, step):
-            captioner.caption(images[i : i + step])
+        captioner.caption(images)
         conn.send((started, time.perf_counter()))
 
 
@@ -139,10 +140,10 @@ class ProductPair:
         for conn in self.conns:
             assert conn.recv() == "ready"
 
-    def caption(self, count: int, threads: int, blip_chunk: int = 0) -> float:
+    def caption(self, count: int, threads: int, max_batch: int | None = None) -> float:
         """Wall seconds from the first model's start to the last model's end."""
         for conn in self.conns:
-            conn.send((count, threads, blip_chunk))
+            conn.send((count, threads, max_batch))
         spans = [conn.recv() for conn in self.conns]
         # Each model's own seconds: how long the other process's core sat idle.
         self.last_per_model = {kind: end - start for kind, (start, end) in zip(KINDS, spans, strict=True)}
@@ -174,16 +175,18 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(CORES)
     seed = SeedCaptioner(folders)
     product = ProductPair(folders)
-    # glibc hands blocks over its mmap threshold (at most 32 MiB by default) back to the kernel on
-    # free, so each new one comes as fresh pages that fault in; BLIP's beam search allocates 57 MB
-    # tensors at every step at batch 8. A higher fixed threshold keeps them in the heap.
+    # glibc maps blocks over its mmap threshold (at most 32 MiB by default) afresh for every
+    # allocation and unmaps them on free, so their pages fault in again each time; at batch 8 in one
+    # generate() call BLIP's beam search copies 57 MB tensors 24 times a step. A higher fixed
+    # threshold keeps them in the heap.
     tuned = ProductPair(folders, env={"MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD)})
+    share = max(1, CORES // 2)
     variants = {
         "seed": lambda n: _timed(seed.caption, photos(n)),
-        "product, 1 thread/process": lambda n: product.caption(n, max(1, CORES // 2)),
-        "product, 2 threads/process": lambda n: product.caption(n, CORES),
-        "product, BLIP in chunks of 4": lambda n: product.caption(n, max(1, CORES // 2), blip_chunk=4),
-        "product, mmap threshold 256 MiB": lambda n: tuned.caption(n, max(1, CORES // 2)),
+        "product": lambda n: product.caption(n, share),
+        "former: 2 threads/process": lambda n: product.caption(n, CORES),
+        "former: one generate() call": lambda n: product.caption(n, share, max_batch=n),
+        "former: one call, mmap 256 MiB": lambda n: tuned.caption(n, share, max_batch=n),
     }
     runs: dict[str, dict[int, list[float]]] = {name: {} for name in variants}
     per_model: dict[str, dict[int, list[dict]]] = {name: {} for name in variants}
@@ -201,12 +204,12 @@ def main(argv: list[str] | None = None) -> None:
                     seconds = run(batch)
                     runs[name].setdefault(batch, []).append(seconds)
                     models = ""
-                    if name.startswith("product"):
+                    if name != "seed":
                         pair = tuned if "mmap" in name else product
                         per_model[name].setdefault(batch, []).append(pair.last_per_model)
                         models = ", ".join(f"{k} {v:.2f} s" for k, v in pair.last_per_model.items())
                     print(
-                        f"  {name:<28} batch {batch}: {seconds:7.2f} s  {models}  (load {loads[-1]:.1f})",
+                        f"  {name:<31} batch {batch}: {seconds:7.2f} s  {models}  (load {loads[-1]:.1f})",
                         flush=True,
                     )
     finally:

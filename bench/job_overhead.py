@@ -19,7 +19,7 @@ enqueueing, queue waits, database writes, the fan-in and the hop to the LLM
 queue. Measured for jobs one at a time and for N jobs started at once, under
 each worker layout in LAYOUTS; "cpu/job" is the workers' CPU time per job.
 
-    python -m bench.job_overhead [--jobs 20] [--layouts compose,one-worker,threads,threads-1omp]
+    python -m bench.job_overhead [--jobs 20] [--layouts compose,one-worker,threads]
         [--caption-latency 0.5] [--llm-latency 1.0] [--no-nsfw]
         [--broker filesystem [--polling-interval 0.1]] [--results NAME]
 """
@@ -43,14 +43,13 @@ REDIS_URL = "redis://127.0.0.1:6379/14"
 
 # Worker layouts: (queues, pool, concurrency, extra environment) per worker process.
 LAYOUTS = {
-    # docker/compose.yaml: one prefork worker per queue.
+    # docker/compose.yaml with its defaults: one prefork worker per queue.
     "compose": [("vision", "prefork", 3, {}), ("llm", "prefork", 8, {})],
     # One prefork worker for both queues.
     "one-worker": [("vision,llm", "prefork", 8, {})],
-    # Thread pools sized for I/O-bound waits (bench-side flags only).
+    # Thread pools sized for I/O-bound waits (bench-side flags only). The worker gives each pool
+    # slot its share of the cores for torch (hashtagapp/celery.py): here one thread.
     "threads": [("vision", "threads", 48, {}), ("llm", "threads", 24, {})],
-    # The same, with one torch thread per task (the tagger; onnxruntime keeps its own setting).
-    "threads-1omp": [("vision", "threads", 48, {"OMP_NUM_THREADS": "1"}), ("llm", "threads", 24, {})],
 }
 
 
@@ -269,7 +268,9 @@ def main(argv: list[str] | None = None) -> None:
         "--broker", choices=("redis", "filesystem"), default="redis", help="filesystem: the embedded default"
     )
     parser.add_argument(
-        "--polling-interval", type=float, help="filesystem broker: the workers' polling interval (kombu: 1 s)"
+        "--polling-interval",
+        type=float,
+        help="filesystem broker: the workers' polling interval (site: 0.1 s)",
     )
     parser.add_argument("--results", help="results file name (default: job_overhead[_no_nsfw][_filesystem])")
     args = parser.parse_args(argv)

@@ -31,9 +31,10 @@ MODEL_SETTINGS = {"blip": "CAPTIONS_BLIP_MODEL", "vit_gpt2": "CAPTIONS_VIT_GPT2_
 # Files a transformers checkpoint does not need in PyTorch (TF, Flax, ONNX, Rust exports).
 _FOREIGN_WEIGHTS = ["*.h5", "*.msgpack", "*.onnx", "*.ot", "*.tflite", "onnx/*", "tf_*", "flax_*", "rust_*"]
 _HUB_ID = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
-# Images per generate() call. Beam search reorders BLIP's cross-attention cache at every step;
-# past about 4 images on a CPU that cache outgrows the L3 cache and each image gets slower
-# (docs/benchmarks.md: batch 8 in chunks of 4 is 1.4x faster than batch 8 at once).
+# Images per generate() call. Beam search copies BLIP's unchanging cross-attention cache at every
+# step; past about 4 images on a CPU each copy is large enough for glibc to hand out fresh mmap'd
+# memory every time, and each image gets slower (docs/benchmarks.md: batch 8 in chunks of 4 is
+# 1.3-1.6x faster per image than batch 8 in one call).
 MAX_BATCH = {"cpu": 4}
 MAX_BATCH_DEFAULT = 16
 
