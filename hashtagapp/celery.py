@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_init
+from celery.signals import worker_init, worker_process_init
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hashtagapp.settings")
@@ -68,7 +68,20 @@ def _share_cores_between_children(sender=None, **kwargs) -> None:
     running BLIP, ViT-GPT2 and the tagger at once would fight over the cores
     (see docs/benchmarks.md). Set OMP_NUM_THREADS yourself to override.
     """
+    if "vision" in (app.amqp.queues.consume_from or {}):
+        os.environ["HASHTAGAPP_WARM_VISION"] = "1"  # Read by each child, below.
     concurrency = getattr(sender, "concurrency", None)
     if "OMP_NUM_THREADS" in os.environ or not isinstance(concurrency, int) or concurrency < 1:
         return
     os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // concurrency))
+
+
+@worker_process_init.connect
+def _warm_vision_child(**kwargs) -> None:
+    """Load the small always-on models (tagger, NSFW scorer) when a vision child starts, so
+    the first job does not wait for them. The caption models stay lazy: they are large."""
+    if os.environ.get("HASHTAGAPP_WARM_VISION") != "1":
+        return
+    from captions.services.warmup import vision_warm
+
+    vision_warm()

@@ -38,3 +38,25 @@ def test_an_explicit_thread_count_is_left_alone(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "7")
     celery_module._share_cores_between_children(sender=SimpleNamespace(concurrency=3))
     assert celery_module.os.environ["OMP_NUM_THREADS"] == "7"
+
+
+def test_a_vision_worker_marks_its_children_for_warming(monkeypatch):
+    monkeypatch.delenv("HASHTAGAPP_WARM_VISION", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setattr(app.amqp.queues, "_consume_from", {"vision": object()})
+    celery_module._share_cores_between_children(sender=SimpleNamespace(concurrency=2))
+    assert celery_module.os.environ["HASHTAGAPP_WARM_VISION"] == "1"
+
+
+def test_an_llm_only_worker_does_not_warm_vision_models(monkeypatch):
+    monkeypatch.delenv("HASHTAGAPP_WARM_VISION", raising=False)
+    monkeypatch.setattr(app.amqp.queues, "_consume_from", {"llm": object()})
+    celery_module._share_cores_between_children(sender=SimpleNamespace(concurrency=2))
+    assert "HASHTAGAPP_WARM_VISION" not in celery_module.os.environ
+
+
+def test_warming_loads_the_tagger_and_the_nsfw_scorer(settings):
+    from captions.services.warmup import vision_warm
+
+    settings.NSFW_ENABLED = True
+    assert vision_warm() == ["tagger", "nsfw"]
