@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import shared_media, start_worker, web  # noqa: F401 - fixtures
+from tests.integration.conftest import fakes, shared_media, start_worker, web, worker  # noqa: F401 - fixtures
 
 CHROMIUM_ARGS = [
     "--headless",

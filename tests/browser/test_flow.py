@@ -17,35 +17,14 @@ from playwright.sync_api import Page, expect
 from captions.models import Generation, Suggestion
 from tests.browser.conftest import needs_chromium
 from tests.factories import PASSWORD, UserFactory
-from tests.fakes.hf_server import FakeHFServer
-from tests.fakes.openai_server import FakeOpenAIServer
-from tests.integration.conftest import PHOTOS
+from tests.integration.conftest import FAKE_VIT_GPT2_CAPTION, PHOTOS
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True), needs_chromium]
 
-VIT_GPT2_CAPTION = "a grey cat lying on a blanket"
+VIT_GPT2_CAPTION = FAKE_VIT_GPT2_CAPTION
 FINAL = re.compile(r"^(done|partial|failed|cancelled|held)$")
 WORKING = re.compile(r"^(queued|captioning|refining)$")
 JOB_TIMEOUT_MS = 120_000
-
-
-@pytest.fixture(scope="module")
-def fakes():
-    with FakeHFServer(caption=VIT_GPT2_CAPTION) as hf, FakeOpenAIServer() as llm:
-        yield hf, llm
-
-
-@pytest.fixture(scope="module")
-def worker(start_worker, fakes, tiny_blip_dir):
-    hf, llm = fakes
-    return start_worker(
-        CAPTIONS_BLIP_MODEL=str(tiny_blip_dir),
-        HF_VIT_GPT2_ENDPOINT_URL=hf.url,
-        HF_TOKEN="hf_test_token",
-        OPENAI_BASE_URL=llm.url,
-        OPENAI_API_KEY="sk-test",
-        OPENAI_MODEL="fake-model",
-    )
 
 
 @pytest.fixture

@@ -8,9 +8,12 @@ from django.db import connection
 from django.urls import reverse
 
 from captions.models import Generation, Photo
+from tests.fakes.hf_server import FakeHFServer
+from tests.fakes.openai_server import FakeOpenAIServer
 from tests.integration.worker import Worker, database_url, purge_queues
 
 PHOTOS = Path(__file__).resolve().parents[1] / "photos"
+FAKE_VIT_GPT2_CAPTION = "a grey cat lying on a blanket"
 FINAL = {str(s) for s in Generation.FINAL_STATUSES}
 
 
@@ -46,6 +49,27 @@ def start_worker(django_db_setup, django_db_blocker, shared_media, tmp_path_fact
     yield start
     for worker in started:
         worker.stop()
+
+
+@pytest.fixture(scope="module")
+def fakes():
+    """The fake Hugging Face endpoint (for ViT-GPT2) and the fake OpenAI server."""
+    with FakeHFServer(caption=FAKE_VIT_GPT2_CAPTION) as hf, FakeOpenAIServer() as llm:
+        yield hf, llm
+
+
+@pytest.fixture(scope="module")
+def worker(start_worker, fakes, tiny_blip_dir):
+    """A worker with tiny local BLIP weights, hosted ViT-GPT2 and the LLM, both faked."""
+    hf, llm = fakes
+    return start_worker(
+        CAPTIONS_BLIP_MODEL=str(tiny_blip_dir),
+        HF_VIT_GPT2_ENDPOINT_URL=hf.url,
+        HF_TOKEN="hf_test_token",
+        OPENAI_BASE_URL=llm.url,
+        OPENAI_API_KEY="sk-test",
+        OPENAI_MODEL="fake-model",
+    )
 
 
 @pytest.fixture

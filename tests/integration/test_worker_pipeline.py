@@ -13,30 +13,9 @@ from django.urls import reverse
 from captions import platforms
 from captions.backends.base import Suggestion as SuggestionData
 from captions.models import Generation, ModelCaption
-from tests.fakes.hf_server import FakeHFServer
-from tests.fakes.openai_server import FakeOpenAIServer
 from tests.integration.conftest import upload, wait_for_final
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def fakes():
-    with FakeHFServer(caption="a grey cat lying on a blanket") as hf, FakeOpenAIServer() as llm:
-        yield hf, llm
-
-
-@pytest.fixture(scope="module")
-def worker(start_worker, fakes, tiny_blip_dir):
-    hf, llm = fakes
-    return start_worker(
-        CAPTIONS_BLIP_MODEL=str(tiny_blip_dir),
-        HF_VIT_GPT2_ENDPOINT_URL=hf.url,
-        HF_TOKEN="hf_test_token",
-        OPENAI_BASE_URL=llm.url,
-        OPENAI_API_KEY="sk-test",
-        OPENAI_MODEL="fake-model",
-    )
 
 
 @pytest.fixture
