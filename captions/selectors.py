@@ -83,13 +83,6 @@ def generation_latest(*, photo: Photo) -> Generation | None:
     )
 
 
-def generation_get_for_user(*, user, pk: int) -> Generation:
-    try:
-        return Generation.objects.select_related("photo").get(pk=pk, photo__owner=user)
-    except (Generation.DoesNotExist, ValueError, TypeError) as exc:
-        raise Http404("No such job.") from exc
-
-
 @dataclass(frozen=True)
 class SuggestionDisplay:
     suggestion: Suggestion
