@@ -215,7 +215,7 @@ GENERATION_MAX_ATTEMPTS = env.int("GENERATION_MAX_ATTEMPTS", default=3)
 PROVIDER_MAX_RETRIES = env.int("PROVIDER_MAX_RETRIES", default=4)
 PROVIDER_RETRY_BACKOFF_MAX = env.int("PROVIDER_RETRY_BACKOFF_MAX", default=60)
 
-# Backends ("auto" picks as DESIGN.md says).
+# Backends ("auto" picks as docs/architecture.md says).
 CAPTIONS_CAPTIONER = env.str("CAPTIONS_CAPTIONER", default="auto")  # auto | local | hf
 CAPTIONS_REFINER = env.str("CAPTIONS_REFINER", default="auto")  # auto | openai | offline
 CAPTIONS_BLIP_MODEL = env.str("CAPTIONS_BLIP_MODEL", default="Salesforce/blip-image-captioning-base")

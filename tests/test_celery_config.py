@@ -1,4 +1,4 @@
-"""The worker settings DESIGN.md asks for, as the Celery app really has them."""
+"""The worker settings docs/architecture.md describes, as the Celery app really has them."""
 
 from types import SimpleNamespace
 

@@ -2,7 +2,7 @@
 
 Every step is idempotent and claims its work with a conditional UPDATE, so a
 duplicate delivery, a retry or the reaper re-enqueueing a job does no harm.
-See DESIGN.md, "The job: states and flow".
+See docs/architecture.md, "The job: states and flow".
 """
 
 from __future__ import annotations
