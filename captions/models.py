@@ -101,9 +101,13 @@ class Generation(models.Model):
         blank=True, help_text="Why the offline composer stood in for the LLM."
     )
     banned_hashtags_dropped = models.PositiveIntegerField(default=0)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    stage_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the current step began; the page counts from it."
+    )
+    progress_note = models.CharField(
+        max_length=200, blank=True, help_text="What the current step is waiting for, shown while it waits."
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -111,7 +115,6 @@ class Generation(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "lease_expires_at"])]
 
     def __str__(self) -> str:
         return f"Generation {self.pk} ({self.status})"
@@ -161,6 +164,43 @@ class ModelCaption(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_source_display()}: {self.text or self.error}"[:80]
+
+
+class Dispatch(models.Model):
+    """One step of one job (a source, or the refine) and the message that carries it.
+
+    The outbox: rows are written in the job's transaction and sent after it commits,
+    by the request itself or, when the broker did not answer, by the recovery pass.
+    ``sent_at`` empty means waiting to be sent. A worker claims the step before running
+    it and keeps ``claimed_until`` in the future with a heartbeat, so a claim that
+    lapsed means its worker is gone; a sent, unclaimed step whose message is no longer
+    in the broker was lost. See captions.services.dispatch and .recovery.
+    """
+
+    REFINE = "refine"
+
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="dispatches")
+    stage = models.CharField(max_length=12, help_text="A source name, or 'refine'.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True, help_text="Last sent; empty: in the outbox.")
+    sends = models.PositiveSmallIntegerField(default=0)
+    message_id = models.CharField(max_length=64, blank=True, help_text="The last message's task id.")
+    missing_since = models.DateTimeField(
+        null=True, blank=True, help_text="First seen missing from the broker while unclaimed."
+    )
+    claimed_until = models.DateTimeField(null=True, blank=True, help_text="Kept ahead by a heartbeat.")
+    claims = models.PositiveSmallIntegerField(default=0, help_text="Times a worker started this step.")
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["generation", "stage"]
+        constraints = [models.UniqueConstraint(fields=["generation", "stage"], name="dispatch_one_per_stage")]
+        indexes = [
+            models.Index(fields=["sent_at"], condition=Q(done_at__isnull=True), name="dispatch_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stage} of job {self.generation_id}"
 
 
 class Suggestion(models.Model):

@@ -9,7 +9,9 @@ from django.http import Http404
 
 from captions import platforms
 from captions.backends.base import Suggestion as SuggestionData
-from captions.models import Generation, ModelCaption, Photo, Source, Suggestion
+from django.utils import timezone
+
+from captions.models import Dispatch, Generation, ModelCaption, Photo, Source, Suggestion
 
 
 def latest_generation_value(field: str) -> Subquery:
@@ -122,4 +124,31 @@ def generation_results(generation: Generation) -> dict:
         "nsfw": rows.get(Source.NSFW),
         "suggestions": suggestions,
         "step": _STEP.get(generation.status, 4),
+        "waiting": generation_waiting_note(generation),
     }
+
+
+# A step that takes longer than this is explained on the page.
+SLOW_STEP_SECONDS = 10
+
+
+def generation_waiting_note(generation: Generation, *, now=None) -> str:
+    """What an unfinished job is waiting for, in words, with the time so far; "" when
+    there is nothing worth saying yet."""
+    if generation.is_final:
+        return ""
+    now = now or timezone.now()
+    since = generation.stage_started_at or generation.created_at
+    seconds = max(0, int((now - since).total_seconds()))
+    if generation.status == Generation.Status.QUEUED:
+        unsent = Dispatch.objects.filter(generation=generation, sent_at__isnull=True, done_at__isnull=True)
+        if unsent.exists():
+            return "Queued — processing will start shortly."
+        if seconds >= SLOW_STEP_SECONDS:
+            return f"Waiting for a free worker — {seconds} s so far."
+        return ""
+    if generation.progress_note:
+        return f"{generation.progress_note}, {seconds} s so far."
+    if generation.status == Generation.Status.REFINING and seconds >= SLOW_STEP_SECONDS:
+        return f"Still writing — the language model is taking a while, {seconds} s so far."
+    return ""

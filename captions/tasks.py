@@ -1,46 +1,63 @@
-"""Celery tasks: take ids, call one service. Retries only for retryable provider errors."""
+"""Celery tasks: take ids, call one service.
+
+No Celery retries: provider errors are retried inside the step, within its deadline
+(captions.services.deadlines). A database or broker fault that outlives a few quick
+tries ends the task; its claim then lapses and the recovery pass sends the step again.
+"""
 
 from __future__ import annotations
 
-import random
+import logging
+import time
+from collections.abc import Callable
 
 from celery import shared_task
-from django.conf import settings
+from django.db import connection
 
-from captions.backends.base import BackendError
-from captions.services import pipeline
+from captions.services import pipeline, recovery
+from captions.services.faults import infrastructure_errors
 
+logger = logging.getLogger(__name__)
 
-def _countdown(retries: int, error: BackendError) -> float:
-    """Exponential backoff with full jitter, capped; a provider's Retry-After wins if longer."""
-    cap = settings.PROVIDER_RETRY_BACKOFF_MAX
-    delay = random.uniform(0, min(cap, 2 ** (retries + 1)))
-    if error.retry_after:
-        delay = max(delay, min(cap, error.retry_after))
-    return delay
+INFRASTRUCTURE_TRIES = 3
 
 
-def _final(task) -> bool:
-    return task.request.retries >= settings.PROVIDER_MAX_RETRIES
+def _run(step: Callable[[], None], what: str) -> None:
+    for attempt in range(1, INFRASTRUCTURE_TRIES + 1):
+        try:
+            step()
+            return
+        except infrastructure_errors() as exc:
+            if not connection.in_atomic_block:  # (Eager runs inside a caller's transaction.)
+                connection.close()  # A connection the database dropped is not reused.
+            if attempt == INFRASTRUCTURE_TRIES:
+                logger.warning(
+                    "%s gave up after %s tries (%r); recovery will send it again", what, attempt, exc
+                )
+                return
+            logger.warning("%s met %r; trying again", what, exc)
+            time.sleep(attempt * 2)
 
 
-@shared_task(bind=True, name="captions.tasks.generation_run_source", max_retries=None)
-def generation_run_source(self, source: str, generation_ids: list[int]) -> None:
-    try:
-        pipeline.source_run(source=source, generation_ids=generation_ids, final_attempt=_final(self))
-    except BackendError as exc:
-        raise self.retry(countdown=_countdown(self.request.retries, exc), exc=exc) from exc
+@shared_task(name="captions.tasks.generation_run_source")
+def generation_run_source(source: str, generation_ids: list[int]) -> None:
+    _run(
+        lambda: pipeline.source_run(source=source, generation_ids=generation_ids),
+        f"{source} {generation_ids}",
+    )
 
 
-@shared_task(bind=True, name="captions.tasks.generation_refine", max_retries=None)
-def generation_refine(self, generation_id: int) -> None:
-    try:
-        pipeline.generation_refine(generation_id=generation_id, final_attempt=_final(self))
-    except BackendError as exc:
-        raise self.retry(countdown=_countdown(self.request.retries, exc), exc=exc) from exc
+@shared_task(name="captions.tasks.generation_refine")
+def generation_refine(generation_id: int) -> None:
+    _run(lambda: pipeline.generation_refine(generation_id=generation_id), f"refine {generation_id}")
+
+
+@shared_task(name="captions.tasks.jobs_recover")
+def jobs_recover() -> str:
+    return str(recovery.jobs_recover())
 
 
 @shared_task(name="captions.tasks.generations_reap")
-def generations_reap() -> dict:
-    report = pipeline.generations_reap()
-    return {"requeued": report.requeued, "failed": report.failed}
+def generations_reap() -> str:
+    """The name earlier versions scheduled; messages already queued under it still run."""
+    return jobs_recover()

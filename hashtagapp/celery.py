@@ -43,16 +43,31 @@ def _configure() -> None:
         task_soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
         task_time_limit=settings.CELERY_TASK_TIME_LIMIT,
         task_default_queue="vision",
-        task_queues=(Queue("vision"), Queue("llm")),
-        task_routes={"captions.tasks.generation_refine": {"queue": "llm"}},
+        # "maintenance" carries only the recovery pass, so a backlog of model work never delays it.
+        task_queues=(Queue("vision"), Queue("llm"), Queue("maintenance")),
+        task_routes={
+            "captions.tasks.generation_refine": {"queue": "llm"},
+            "captions.tasks.jobs_recover": {"queue": "maintenance"},
+            "captions.tasks.generations_reap": {"queue": "maintenance"},
+        },
         task_always_eager=settings.CELERY_TASK_ALWAYS_EAGER,
         worker_hijack_root_logger=False,
         beat_schedule={
-            "reap-stuck-generations": {
-                "task": "captions.tasks.generations_reap",
-                "schedule": 60.0,
+            "recover-jobs": {
+                "task": "captions.tasks.jobs_recover",
+                "schedule": float(settings.RECOVERY_INTERVAL_SECONDS),
+                # A pass that waited longer than the interval is stale: the next one is coming.
+                "options": {"expires": float(settings.RECOVERY_INTERVAL_SECONDS)},
             },
         },
+        # Keep reconnecting to a broker that went away, however long it takes.
+        broker_connection_max_retries=None,
+        # Vision children load the tagger and the NSFW scorer as they start (seconds under load):
+        # Celery's default of 4 s would kill them and start others in a loop.
+        worker_proc_alive_timeout=60.0,
+        # SIGTERM: stop taking work, give running tasks this long, then hand them back to the broker.
+        worker_soft_shutdown_timeout=settings.CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT,
+        worker_enable_soft_shutdown_on_idle=True,
     )
 
 

@@ -209,11 +209,32 @@ CELERY_BROKER_DIR = Path(env.str("CELERY_BROKER_DIR", default=str(RUN_DIR / "bro
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-# A job whose current step has not moved for this long is picked up again by the reaper.
-GENERATION_LEASE_SECONDS = env.int("GENERATION_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60)
-GENERATION_MAX_ATTEMPTS = env.int("GENERATION_MAX_ATTEMPTS", default=3)
+# Jobs (captions.services.dispatch and .recovery). A worker running a step keeps its claim
+# JOB_CLAIM_SECONDS ahead with a heartbeat; a claim that lapsed means the worker is gone.
+JOB_CLAIM_SECONDS = env.int("JOB_CLAIM_SECONDS", default=30)
+# A step started this many times without finishing (its worker died each time) fails for good.
+JOB_MAX_CLAIMS = env.int("JOB_MAX_CLAIMS", default=3)
+# How often the recovery pass runs (beat, on the "maintenance" queue), and after how long a sent
+# step nobody has started is looked for in the broker (and re-sent only if its message is gone).
+RECOVERY_INTERVAL_SECONDS = env.int("RECOVERY_INTERVAL_SECONDS", default=10)
+DISPATCH_CHECK_AFTER_SECONDS = env.int("DISPATCH_CHECK_AFTER_SECONDS", default=15)
+# For brokers whose queues cannot be looked into: re-send after this long, plus this much per
+# message waiting in the queue.
+DISPATCH_TIMEOUT_SECONDS = env.int("DISPATCH_TIMEOUT_SECONDS", default=600)
+DISPATCH_SECONDS_PER_QUEUED_MESSAGE = env.float("DISPATCH_SECONDS_PER_QUEUED_MESSAGE", default=10.0)
+# Photos a re-sent message carries at most (the models run them as one batch).
+DISPATCH_BATCH_SIZE = env.int("DISPATCH_BATCH_SIZE", default=10)
+# Total time a step may take, retries included; then it ends with a reason (or the offline writer).
+VISION_DEADLINE_SECONDS = env.int("VISION_DEADLINE_SECONDS", default=180)
+REFINE_DEADLINE_SECONDS = env.int("REFINE_DEADLINE_SECONDS", default=90)
+# Retries of a provider call that failed for a reason that can heal (timeout, 429, 5xx), within the
+# step's deadline; a timeout is retried once at most.
 PROVIDER_MAX_RETRIES = env.int("PROVIDER_MAX_RETRIES", default=4)
-PROVIDER_RETRY_BACKOFF_MAX = env.int("PROVIDER_RETRY_BACKOFF_MAX", default=60)
+PROVIDER_RETRY_BACKOFF_MAX = env.int("PROVIDER_RETRY_BACKOFF_MAX", default=15)
+# A photo left with no job (a write cut off half-way) gets one after this long.
+ORPHAN_PHOTO_SECONDS = env.int("ORPHAN_PHOTO_SECONDS", default=120)
+# On SIGTERM a worker stops taking work and gives running tasks this long before handing them back.
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", default=60.0)
 
 # Backends ("auto" picks as docs/architecture.md says).
 CAPTIONS_CAPTIONER = env.str("CAPTIONS_CAPTIONER", default="auto")  # auto | local | hf

@@ -76,3 +76,13 @@ def anon_client():
 
 def media_files(root) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def published(monkeypatch):
+    """The messages job steps would send to the broker, as (stage, generation ids); none is sent."""
+    from captions.services import dispatch
+
+    sent: list[tuple[str, list[int]]] = []
+    monkeypatch.setattr(dispatch, "_publish", lambda stage, ids, message_id: sent.append((stage, list(ids))))
+    return sent

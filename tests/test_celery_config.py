@@ -22,8 +22,21 @@ def test_tasks_are_acknowledged_late_one_at_a_time_in_json_with_time_limits():
 def test_refine_goes_to_the_llm_queue_and_everything_else_to_vision():
     assert app.conf.task_default_queue == "vision"
     assert app.conf.task_routes["captions.tasks.generation_refine"] == {"queue": "llm"}
-    assert {q.name for q in app.conf.task_queues} == {"vision", "llm"}
-    assert "reap-stuck-generations" in app.conf.beat_schedule
+    assert {q.name for q in app.conf.task_queues} == {"vision", "llm", "maintenance"}
+
+
+def test_the_recovery_pass_has_its_own_queue_and_runs_every_few_seconds(settings):
+    assert app.conf.task_routes["captions.tasks.jobs_recover"] == {"queue": "maintenance"}
+    entry = app.conf.beat_schedule["recover-jobs"]
+    assert entry["task"] == "captions.tasks.jobs_recover"
+    assert entry["schedule"] == settings.RECOVERY_INTERVAL_SECONDS <= 30
+    assert entry["options"]["expires"] <= entry["schedule"]  # A stale pass is dropped, not queued up.
+
+
+def test_workers_survive_broker_outages_and_shut_down_softly():
+    assert app.conf.broker_connection_max_retries is None
+    assert app.conf.worker_soft_shutdown_timeout >= 30
+    assert app.conf.worker_proc_alive_timeout >= 30  # Children preload models before they are alive.
 
 
 @pytest.mark.parametrize(("cores", "concurrency", "threads"), [(2, 3, "1"), (16, 3, "5"), (8, 2, "4")])

@@ -77,11 +77,11 @@ class GenerationAdmin(ReadOnlyAdmin):
         "refiner",
         "refiner_fallback_reason",
         "banned_hashtags_dropped",
-        "attempts",
-        "lease_expires_at",
         "error",
+        "progress_note",
         "created_at",
         "started_at",
+        "stage_started_at",
         "finished_at",
         "timings",
     )

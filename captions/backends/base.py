@@ -21,13 +21,23 @@ class BackendError(Exception):
     (timeouts, 429, 5xx, "model loading"); permanent errors (bad key, bad
     request, missing weights, unreadable image) fail the source at once.
     ``retry_after`` is a hint in seconds from the provider, when it sent one.
+    ``timed_out`` marks a request that got no answer in time: the provider may still
+    be computing it, so it is retried once at most.
     """
 
-    def __init__(self, message: str, *, retryable: bool = False, retry_after: float | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        timed_out: bool = False,
+    ):
         super().__init__(message)
         self.message = message
         self.retryable = retryable
         self.retry_after = retry_after
+        self.timed_out = timed_out
 
 
 @dataclass(frozen=True)

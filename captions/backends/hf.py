@@ -71,7 +71,7 @@ class HFCaptioner:
             raise self._http_error(exc) from exc
         except (InferenceTimeoutError, TimeoutException) as exc:
             raise BackendError(
-                f"Hugging Face inference timed out after {self.timeout:g} s", retryable=True
+                f"Hugging Face inference timed out after {self.timeout:g} s", retryable=True, timed_out=True
             ) from exc
         except OfflineModeIsEnabled as exc:
             raise BackendError("Hugging Face inference is off: HF_HUB_OFFLINE is set on the worker") from exc

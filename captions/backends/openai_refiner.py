@@ -134,7 +134,7 @@ class OpenAIRefiner:
 def provider_error(exc: openai.APIError, *, secret: str = "") -> BackendError:
     """Turn an SDK error into a BackendError a user can read, never holding the key."""
     if isinstance(exc, openai.APITimeoutError):
-        return BackendError("The language model did not answer in time.", retryable=True)
+        return BackendError("The language model did not answer in time.", retryable=True, timed_out=True)
     if isinstance(exc, openai.APIConnectionError):
         return BackendError("Could not connect to the language model server.", retryable=True)
     if not isinstance(exc, openai.APIStatusError):

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from captions.models import AccountStanding, Generation, Photo, Platform, Source, Tone
+from captions.services.dispatch import dispatches_create, dispatches_send_on_commit
 
 
 class GenerationRefused(Exception):
@@ -63,7 +64,6 @@ def generation_start_many(*, photos: list[Photo], options: GenerationOptions) ->
     if not photos:
         return []
     owner = photos[0].owner
-    now = timezone.now()
     sources = generation_sources()
     with transaction.atomic():
         # Lock the owner's standing row so two concurrent starts cannot both pass the quota check.
@@ -78,28 +78,16 @@ def generation_start_many(*, photos: list[Photo], options: GenerationOptions) ->
                 variants=options.variants,
                 language=options.language,
                 sources=sources,
-                attempts=1,
-                lease_expires_at=now + timedelta(seconds=settings.GENERATION_LEASE_SECONDS),
             )
             for photo in photos
         ]
         ids = [g.pk for g in generations]
-        transaction.on_commit(lambda: enqueue_sources(generation_ids=ids, sources=sources))
+        # The outbox: the steps are rows of this transaction, sent once it commits (or, with
+        # the broker down, by the recovery pass when it answers again).
+        dispatches_create(generation_ids=ids, stages=sources)
+        dispatches_send_on_commit(generation_ids=ids)
     return generations
 
 
 def generation_start(*, photo: Photo, options: GenerationOptions) -> Generation:
     return generation_start_many(photos=[photo], options=options)[0]
-
-
-def enqueue_sources(*, generation_ids: list[int], sources: list[str]) -> None:
-    from captions.tasks import generation_run_source
-
-    for source in sources:
-        generation_run_source.delay(source, generation_ids)
-
-
-def enqueue_refine(*, generation_id: int) -> None:
-    from captions.tasks import generation_refine
-
-    generation_refine.delay(generation_id)

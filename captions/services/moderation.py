@@ -11,8 +11,6 @@ ModerationAction per target) in the same transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
-from functools import partial
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -22,7 +20,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from captions.models import Generation, ModelCaption, ModerationAction, Photo, Report, Source
-from captions.services.generations import enqueue_refine
+from captions.services.dispatch import dispatch_refine_enqueue
 
 if TYPE_CHECKING:
     from captions.backends.base import NsfwScorer
@@ -177,14 +175,14 @@ def generations_resume_held(*, photo_ids: Iterable[int]) -> list[int]:
         photo_id__in=list(photo_ids), photo__hidden_at__isnull=True, status=Generation.Status.HELD
     ).values_list("pk", flat=True)
     resumed = []
-    lease = timezone.now() + timedelta(seconds=settings.GENERATION_LEASE_SECONDS)
     for pk in list(held):
-        won = Generation.objects.filter(pk=pk, status=Generation.Status.HELD).update(
-            status=Generation.Status.REFINING, error="", finished_at=None, lease_expires_at=lease
-        )
-        if won:
-            resumed.append(pk)
-            transaction.on_commit(partial(enqueue_refine, generation_id=pk))
+        with transaction.atomic():
+            won = Generation.objects.filter(pk=pk, status=Generation.Status.HELD).update(
+                status=Generation.Status.REFINING, error="", finished_at=None, stage_started_at=timezone.now()
+            )
+            if won:
+                resumed.append(pk)
+                dispatch_refine_enqueue(generation_id=pk)
     return resumed
 
 

@@ -10,9 +10,10 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from captions.models import Photo
+from captions.services.generations import GenerationOptions, GenerationRefused, generation_start_many
 from captions.services.uploads import (
     NormalisedImage,
     UploadLimits,
@@ -42,11 +43,63 @@ class UploadOutcome:
     created: list[Photo] = field(default_factory=list)
     duplicates: list[Photo] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (display name, message)
+    refused: str = ""  # Why no job was started for the new photos (the daily quota), if so.
 
 
-def photo_upload_many(*, owner, files: list[UploadedFile]) -> UploadOutcome:
+class UploadNotSaved(Exception):
+    """The upload could not be recorded; nothing of it was kept."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def photo_upload_and_start(*, owner, files: list[UploadedFile], options: GenerationOptions) -> UploadOutcome:
+    """Store the acceptable files and start their jobs in one transaction.
+
+    Either the photos and their jobs are all recorded, or — the database failing
+    part-way — none is and their files are removed: UploadNotSaved says so. A photo
+    uploaded before whose job was never written gets one now.
+    """
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            outcome = photo_upload_many(owner=owner, files=files, stored=stored)
+            jobless = [p for p in outcome.duplicates if not p.generations.exists()]
+            start = outcome.created + jobless
+            if start:
+                try:
+                    generation_start_many(photos=start, options=options)
+                except GenerationRefused as exc:  # Another request used the last of the quota meanwhile.
+                    outcome.refused = exc.message
+    except DatabaseError as exc:
+        logger.warning("Upload by %s not recorded: %r", owner.pk, exc)
+        _delete_files(*_not_recorded(stored))
+        raise UploadNotSaved(
+            "Your upload could not be saved because the database did not answer; nothing was kept. "
+            "Please try again in a moment."
+        ) from exc
+    return outcome
+
+
+def _not_recorded(names: list[str]) -> list[str]:
+    """Of these stored files, those no committed photo refers to. If the database cannot
+    tell (still down), the transaction did not commit: all of them."""
+    if not names:
+        return []
+    connection.close()
+    try:
+        kept = set(Photo.objects.filter(image__in=names).values_list("image", flat=True))
+        kept |= set(Photo.objects.filter(thumbnail__in=names).values_list("thumbnail", flat=True))
+    except DatabaseError:
+        return names
+    return [name for name in names if name not in kept]
+
+
+def photo_upload_many(*, owner, files: list[UploadedFile], stored: list[str] | None = None) -> UploadOutcome:
     """Store each acceptable file as a Photo. Each file stands alone: one bad
-    file is reported and leaves nothing behind, the others still go in."""
+    file is reported and leaves nothing behind, the others still go in.
+    ``stored`` collects the names of the files written, for a caller that may roll back."""
     outcome = UploadOutcome()
     limits = upload_limits()
     seen: dict[str, Photo] = {}
@@ -63,7 +116,7 @@ def photo_upload_many(*, owner, files: list[UploadedFile]) -> UploadOutcome:
         if existing:
             outcome.duplicates.append(existing)
             continue
-        photo = photo_create(owner=owner, image=normalised, original_name=name)
+        photo = photo_create(owner=owner, image=normalised, original_name=name, stored=stored)
         if photo is None:  # The same bytes arrived concurrently.
             outcome.duplicates.append(photo_find_duplicate(owner=owner, sha256=normalised.sha256))
             continue
@@ -81,13 +134,17 @@ def photo_find_duplicate(*, owner, sha256: str) -> Photo | None:
     return Photo.objects.filter(owner=owner, sha256=sha256).first()
 
 
-def photo_create(*, owner, image: NormalisedImage, original_name: str) -> Photo | None:
+def photo_create(
+    *, owner, image: NormalisedImage, original_name: str, stored: list[str] | None = None
+) -> Photo | None:
     """Save the files, then the row; if the row cannot be written the files go
     again, so no orphan is left. Returns None when the owner already has
     these exact bytes (a concurrent upload won)."""
     stem = uuid_lib.uuid4().hex
     image_name = default_storage.save(f"photos/{stem}.{image.extension}", ContentFile(image.content))
     thumb_name = default_storage.save(f"thumbnails/{stem}.jpg", ContentFile(image.thumbnail))
+    if stored is not None:
+        stored += [image_name, thumb_name]
     try:
         with transaction.atomic():
             return Photo.objects.create(

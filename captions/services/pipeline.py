@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
-from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from captions import platforms
 from captions.backends.base import BackendError, RefineRequest
-from captions.models import Generation, ModelCaption, Source, Suggestion
-from captions.services import banned_hashtags, moderation, sources
-from captions.services.generations import enqueue_refine, enqueue_sources
+from captions.models import Dispatch, Generation, ModelCaption, Source, Suggestion
+from captions.services import banned_hashtags, dispatch, moderation, sources
+from captions.services.deadlines import backoff_seconds, call_within_deadline
+from captions.services.faults import photo_fault
 
 logger = logging.getLogger(__name__)
 
@@ -31,66 +30,127 @@ CONTENT_SOURCES = (Source.BLIP, Source.VIT_GPT2, Source.TAGGER)
 CAPTION_SOURCES = (Source.BLIP, Source.VIT_GPT2)
 
 
-def _lease() -> timezone.datetime:
-    return timezone.now() + timedelta(seconds=settings.GENERATION_LEASE_SECONDS)
-
-
 # Sources ---------------------------------------------------------------------------------
 
 
-def source_run(*, source: str, generation_ids: list[int], final_attempt: bool = True) -> None:
+def source_run(*, source: str, generation_ids: list[int]) -> None:
     """Run one source over a batch of jobs and record one row per job.
 
-    A retryable provider error propagates while attempts remain (the task
-    retries); on the last attempt, or for a permanent error, the source fails
-    for these jobs with the provider's readable message.
+    Only the jobs this call claims are run (a duplicate message finds them claimed or
+    done); the claims stay alive with a heartbeat while the models work. Provider
+    errors that can heal are retried within VISION_DEADLINE_SECONDS; then, or for a
+    permanent error, the source fails for these jobs with a readable message. A photo
+    that cannot be read or processed fails alone.
     """
-    pending = list(
-        Generation.objects.filter(pk__in=generation_ids, status__in=OPEN)
-        .exclude(model_captions__source=source)
-        .select_related("photo")
-        .order_by("pk")
+    claimed = dispatch.dispatches_claim(stage=source, generation_ids=generation_ids)
+    if not claimed:
+        return
+    with dispatch.dispatches_heartbeat(dispatch_ids=list(claimed.values())):
+        _source_run_claimed(source, sorted(claimed))
+
+
+def _source_run_claimed(source: str, generation_ids: list[int]) -> None:
+    generations = list(
+        Generation.objects.filter(pk__in=generation_ids).select_related("photo").order_by("pk")
     )
+    pending = [g for g in generations if g.status in OPEN]
+    for generation in generations:
+        if generation.status not in OPEN:  # Cancelled, held or finished meanwhile.
+            dispatch.dispatch_done(generation_id=generation.pk, stage=source)
     if not pending:
         return
+    now = timezone.now()
     Generation.objects.filter(pk__in=[g.pk for g in pending], status=Status.QUEUED).update(
-        status=Status.CAPTIONING, started_at=timezone.now(), lease_expires_at=_lease()
+        status=Status.CAPTIONING, started_at=now, stage_started_at=now, progress_note=""
     )
-    loaded, unreadable = _load_images(pending)
+    deadline = time.monotonic() + settings.VISION_DEADLINE_SECONDS
+    loaded, unreadable = _load_images(pending, deadline=deadline)
     for generation, message in unreadable:
         _record(generation, source, status=ModelCaption.Status.FAILED, error=message)
-    if not loaded:
-        return
+    if loaded:
+        _infer_and_record(source, loaded, deadline=deadline)
+
+
+def _infer_and_record(source: str, loaded: list, *, deadline: float) -> None:
     generations = [g for g, _ in loaded]
     try:
         backend = _backend_for(source)  # Loading weights is not part of the time shown.
         started = time.monotonic()
-        results = _infer(source, backend, [image for _, image in loaded])
+        results = call_within_deadline(
+            lambda: _infer(source, backend, [image for _, image in loaded]),
+            deadline=deadline,
+            on_wait=lambda exc, delay: _note_waiting(generations, Source(source).label, exc),
+        )
     except BackendError as exc:
-        if exc.retryable and not final_attempt:
-            raise
         for generation in generations:
             _record(generation, source, status=ModelCaption.Status.FAILED, error=exc.message)
+        return
+    except SoftTimeLimitExceeded:
+        for generation in generations:
+            _record(generation, source, status=ModelCaption.Status.FAILED, error="This took too long.")
+        return
+    except Exception:
+        if len(loaded) == 1:
+            logger.exception("%s failed on the photo of job %s", source, generations[0].pk)
+            _record(
+                generations[0],
+                source,
+                status=ModelCaption.Status.FAILED,
+                error="This photo could not be processed.",
+            )
+            return
+        # One photo broke the batch: run them one by one so it fails alone.
+        for item in loaded:
+            _infer_and_record(source, [item], deadline=deadline)
         return
     seconds = time.monotonic() - started
     for generation, fields in zip(generations, results, strict=True):
         _record(generation, source, status=ModelCaption.Status.OK, seconds=seconds, **fields)
 
 
-def _load_images(generations: list[Generation]):
-    from PIL import Image
-
+def _load_images(generations: list[Generation], *, deadline: float):
+    """Each job's photo, decoded for the models; or the reason it cannot be. Storage that
+    does not answer is retried until the deadline."""
     loaded, unreadable = [], []
     for generation in generations:
-        try:
-            with generation.photo.image.open("rb") as handle:
-                image = Image.open(handle)
-                image.load()
-            loaded.append((generation, image.convert("RGB")))
-        except (OSError, ValueError) as exc:
-            logger.warning("Could not read photo %s: %s", generation.photo_id, exc)
-            unreadable.append((generation, "The stored photo could not be read."))
+        retry = 0
+        while True:
+            try:
+                loaded.append((generation, _decode(generation.photo)))
+                break
+            except Exception as exc:
+                fault = photo_fault(exc)
+                delay = backoff_seconds(retry, BackendError(fault.message, retryable=True))
+                if fault.retryable and time.monotonic() + delay < deadline:
+                    logger.warning("Photo %s not read yet (%s); retrying", generation.photo_id, exc)
+                    time.sleep(delay)
+                    retry += 1
+                    continue
+                logger.warning("Could not read photo %s: %r", generation.photo_id, exc)
+                unreadable.append((generation, fault.message))
+                break
     return loaded, unreadable
+
+
+def _decode(photo):
+    from PIL import Image
+
+    with photo.image.open("rb") as handle:
+        image = Image.open(handle)
+        image.load()
+    return image.convert("RGB")
+
+
+def _note_waiting(generations: list[Generation], who: str, exc: BackendError) -> None:
+    if exc.timed_out:
+        note = f"{who} is slow to answer — retrying"
+    elif exc.retry_after is not None or "rate" in exc.message.lower():
+        note = f"{who} is busy — retrying"
+    else:
+        note = f"{who} had a problem ({exc.message.rstrip('.')}) — retrying"
+    Generation.objects.filter(pk__in=[g.pk for g in generations], status__in=(*OPEN, Status.REFINING)).update(
+        progress_note=note[:200]
+    )
 
 
 def _backend_for(source: str):
@@ -123,14 +183,17 @@ def _infer(source: str, backend, images: list) -> list[dict]:
 
 
 def _record(generation: Generation, source: str, *, status: str, **fields) -> None:
-    """Upsert the (generation, source) row, then let the last source fan in."""
+    """Upsert the (generation, source) row and finish the step in one transaction, then
+    let the last source fan in."""
     row = ModelCaption(generation=generation, source=source, status=status, **fields)
-    ModelCaption.objects.bulk_create(
-        [row],
-        update_conflicts=True,
-        unique_fields=["generation", "source"],
-        update_fields=["status", "model_name", "text", "tags", "score", "seconds", "error"],
-    )
+    with transaction.atomic():
+        ModelCaption.objects.bulk_create(
+            [row],
+            update_conflicts=True,
+            unique_fields=["generation", "source"],
+            update_fields=["status", "model_name", "text", "tags", "score", "seconds", "error"],
+        )
+        dispatch.dispatch_done(generation_id=generation.pk, stage=source)
     if source == Source.NSFW and status == ModelCaption.Status.OK:
         moderation.photo_record_nsfw(photo=generation.photo, score=row.score, model_name=row.model_name)
     generation_fan_in(generation_id=generation.pk)
@@ -155,14 +218,15 @@ def generation_fan_in(*, generation_id: int) -> str | None:
     elif moderation.generation_should_hold(generation=generation):
         changes = {"status": Status.HELD, "error": "Held for review by a moderator."}
     else:
-        changes = {"status": Status.REFINING, "lease_expires_at": _lease()}
+        changes = {"status": Status.REFINING, "stage_started_at": now}
     if changes["status"] != Status.REFINING:
         changes["finished_at"] = now
-    won = Generation.objects.filter(pk=generation_id, status__in=OPEN).update(**changes)
-    if not won:
-        return None
-    if changes["status"] == Status.REFINING:
-        transaction.on_commit(lambda: enqueue_refine(generation_id=generation_id))
+    with transaction.atomic():
+        won = Generation.objects.filter(pk=generation_id, status__in=OPEN).update(**changes, progress_note="")
+        if not won:
+            return None
+        if changes["status"] == Status.REFINING:
+            dispatch.dispatch_refine_enqueue(generation_id=generation_id)
     return changes["status"]
 
 
@@ -183,25 +247,40 @@ def refine_request(generation: Generation) -> RefineRequest:
     )
 
 
-def generation_refine(*, generation_id: int, final_attempt: bool = True) -> None:
-    """Write the suggestions and finish the job. With the LLM failing for good,
-    the offline composer stands in and the job says so."""
+def generation_refine(*, generation_id: int) -> None:
+    """Write the suggestions and finish the job, within REFINE_DEADLINE_SECONDS.
+
+    With the LLM failing for good or too slow, the offline composer stands in and
+    the job says so. A duplicate message finds the step claimed or done.
+    """
+    claimed = dispatch.dispatches_claim(stage=Dispatch.REFINE, generation_ids=[generation_id])
+    if not claimed:
+        return
+    with dispatch.dispatches_heartbeat(dispatch_ids=list(claimed.values())):
+        _refine_claimed(generation_id)
+
+
+def _refine_claimed(generation_id: int) -> None:
     generation = Generation.objects.filter(pk=generation_id, status=Status.REFINING).first()
     if generation is None:
+        dispatch.dispatch_done(generation_id=generation_id, stage=Dispatch.REFINE)
         return
     request = refine_request(generation)
     refiner = sources.refiner()
     fallback_reason = ""
     started = time.monotonic()
     try:
-        suggestions = refiner.refine(request)
+        suggestions = call_within_deadline(
+            lambda: refiner.refine(request),
+            deadline=started + settings.REFINE_DEADLINE_SECONDS,
+            attempt_seconds=sources.refiner_timeout() if refiner.name != "offline" else 0,
+            on_wait=lambda exc, delay: _note_waiting([generation], "The language model", exc),
+        )
     except BackendError as exc:
-        if exc.retryable and not final_attempt:
-            raise
         if refiner.name == "offline":
             _finish_failed(generation_id, f"Could not write captions: {exc.message}")
             return
-        fallback_reason = f"The language model failed ({exc.message}); these come from the offline composer."
+        fallback_reason = _fallback_notice(exc)
         refiner = sources.offline_refiner()
         suggestions = refiner.refine(request)
     seconds = time.monotonic() - started
@@ -223,8 +302,10 @@ def generation_refine(*, generation_id: int, final_attempt: bool = True) -> None
             refiner_fallback_reason=fallback_reason,
             banned_hashtags_dropped=dropped,
             finished_at=timezone.now(),
+            progress_note="",
             timings={**generation.timings, "refine_seconds": round(seconds, 3)},
         )
+        dispatch.dispatch_done(generation_id=generation_id, stage=Dispatch.REFINE)
         if not won:
             return
         Suggestion.objects.bulk_create(
@@ -243,57 +324,42 @@ def generation_refine(*, generation_id: int, final_attempt: bool = True) -> None
         moderation.photo_flag(photo=generation.photo, reason="The language model produced banned hashtags.")
 
 
+def _fallback_notice(exc: BackendError) -> str:
+    if exc.timed_out:
+        why = "The language model didn't answer in time"
+    else:
+        why = f"The language model could not be used ({exc.message.rstrip('.')})"
+    return f"{why}; these captions were written offline."
+
+
 def _finish_failed(generation_id: int, message: str) -> None:
-    Generation.objects.filter(pk=generation_id, status=Status.REFINING).update(
-        status=Status.FAILED, error=message, finished_at=timezone.now()
-    )
-
-
-# Reaping ---------------------------------------------------------------------------------
-
-
-@dataclass
-class ReapReport:
-    requeued: int = 0
-    failed: int = 0
-
-
-def generations_reap(*, now=None) -> ReapReport:
-    """Re-enqueue jobs stuck past their lease; fail them after the last attempt."""
-    now = now or timezone.now()
-    report = ReapReport()
-    stuck = Generation.objects.filter(status__in=(*OPEN, Status.REFINING), lease_expires_at__lt=now).only(
-        "pk", "status", "attempts", "sources"
-    )
-    for generation in stuck:
-        claim = Generation.objects.filter(
-            pk=generation.pk, status=generation.status, attempts=generation.attempts
+    with transaction.atomic():
+        Generation.objects.filter(pk=generation_id, status=Status.REFINING).update(
+            status=Status.FAILED, error=message, finished_at=timezone.now(), progress_note=""
         )
-        if generation.attempts >= settings.GENERATION_MAX_ATTEMPTS:
-            if claim.update(
-                status=Status.FAILED,
-                finished_at=now,
-                error=(
-                    f"The job did not finish after {generation.attempts} attempts; the workers may be "
-                    "down or overloaded. Try again later."
-                ),
-            ):
-                report.failed += 1
-            continue
-        if not claim.update(attempts=F("attempts") + 1, lease_expires_at=_lease()):
-            continue
-        report.requeued += 1
-        if generation.status == Status.REFINING:
-            transaction.on_commit(lambda pk=generation.pk: enqueue_refine(generation_id=pk))
-        else:
-            done = set(generation.model_captions.values_list("source", flat=True))
-            missing = [s for s in generation.sources if s not in done]
-            if not missing:  # Every source reported but the fan-in was lost with its worker.
-                generation_fan_in(generation_id=generation.pk)
-                continue
-            transaction.on_commit(
-                lambda pk=generation.pk, missing=missing: enqueue_sources(
-                    generation_ids=[pk], sources=missing
-                )
-            )
-    return report
+        dispatch.dispatch_done(generation_id=generation_id, stage=Dispatch.REFINE)
+
+
+def step_fail_for_good(*, generation_id: int, stage: str) -> bool:
+    """End a step whose worker kept dying with a reason its owner can read. Returns
+    whether this call ended it (another recovery pass may have got there first)."""
+    times = settings.JOB_MAX_CLAIMS
+    if stage == Dispatch.REFINE:
+        won = Generation.objects.filter(pk=generation_id, status=Status.REFINING).update(
+            status=Status.FAILED,
+            error=f"Writing the captions stopped {times} times without finishing. Try again later.",
+            finished_at=timezone.now(),
+            progress_note="",
+        )
+        dispatch.dispatch_done(generation_id=generation_id, stage=stage)
+        return bool(won)
+    generation = Generation.objects.select_related("photo").filter(pk=generation_id).first()
+    if generation is None:
+        return False
+    _record(
+        generation,
+        stage,
+        status=ModelCaption.Status.FAILED,
+        error=f"This stopped {times} times without finishing; it will not be tried again.",
+    )
+    return True

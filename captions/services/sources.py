@@ -77,9 +77,15 @@ def refiner() -> Refiner:
             api_key=settings.OPENAI_API_KEY,
             base_url=settings.OPENAI_BASE_URL or None,
             model=settings.OPENAI_MODEL,
-            timeout=settings.OPENAI_TIMEOUT,
+            timeout=refiner_timeout(),
         )
     return offline_refiner()
+
+
+def refiner_timeout() -> float:
+    """One LLM request's timeout: OPENAI_TIMEOUT, but short enough that a timed-out
+    request and its one retry both end within the refine step's deadline."""
+    return min(settings.OPENAI_TIMEOUT, settings.REFINE_DEADLINE_SECONDS / 2 - 2)
 
 
 @functools.lru_cache(maxsize=4)

@@ -13,9 +13,8 @@ from captions.services.generations import (
     GenerationRefused,
     generation_check_allowed,
     generation_start,
-    generation_start_many,
 )
-from captions.services.photos import photo_delete, photo_upload_many
+from captions.services.photos import UploadNotSaved, photo_delete, photo_upload_and_start
 
 PAGE_SIZE = 12
 
@@ -63,14 +62,15 @@ def photo_upload(request):
         except GenerationRefused as exc:
             form.add_error(None, exc.message)
             return render(request, "captions/photo_upload.html", {"form": form}, status=403)
-        outcome = photo_upload_many(owner=request.user, files=files)
+        try:
+            outcome = photo_upload_and_start(owner=request.user, files=files, options=_options(form))
+        except UploadNotSaved as exc:
+            form.add_error(None, exc.message)
+            return render(request, "captions/photo_upload.html", {"form": form}, status=503)
         for name, message in outcome.rejected:
             form.add_error("photos", f"{name}: {message}")
-        if outcome.created:
-            try:
-                generation_start_many(photos=outcome.created, options=_options(form))
-            except GenerationRefused as exc:  # Another request used the last of the quota meanwhile.
-                messages.error(request, f"Photos saved, but no captions yet: {exc.message}")
+        if outcome.refused:
+            messages.error(request, f"Photos saved, but no captions yet: {outcome.refused}")
         for photo in outcome.duplicates:
             messages.info(request, f"You already uploaded “{photo.original_name}”: showing its results.")
         done = outcome.created + outcome.duplicates

@@ -26,12 +26,9 @@ def scorer():
     return nsfw.load_nsfw_scorer()
 
 
-@pytest.fixture
-def enqueued(monkeypatch):
-    """Refine jobs enqueued once a transaction commits."""
-    calls = []
-    monkeypatch.setattr(moderation, "enqueue_refine", lambda *, generation_id: calls.append(generation_id))
-    return calls
+def refines(published) -> list[int]:
+    """The jobs whose refine step was sent to the broker."""
+    return [ids[0] for stage, ids in published if stage == "refine"]
 
 
 def nsfw_scored(photo: Photo) -> Generation:
@@ -137,7 +134,7 @@ def test_with_hold_off_a_flagged_photo_is_still_processed(
 
 @pytest.mark.django_db
 def test_marking_a_held_photo_reviewed_resumes_its_job_to_done(
-    alice, alice_client, moderator, moderator_client, settings, enqueued, django_capture_on_commit_callbacks
+    alice, alice_client, moderator, moderator_client, settings, published, django_capture_on_commit_callbacks
 ):
     settings.NSFW_THRESHOLD = 0.0
     settings.CAPTIONS_REFINER = "offline"
@@ -155,7 +152,7 @@ def test_marking_a_held_photo_reviewed_resumes_its_job_to_done(
             },
         )
     assert response.status_code == 302
-    assert enqueued == [generation.pk]
+    assert refines(published) == [generation.pk]
     generation.refresh_from_db()
     assert generation.status == "refining" and generation.error == "" and generation.finished_at is None
     pipeline.generation_refine(generation_id=generation.pk)
@@ -168,7 +165,7 @@ def test_marking_a_held_photo_reviewed_resumes_its_job_to_done(
 
 @pytest.mark.django_db
 def test_restoring_a_hidden_held_photo_resumes_its_job(
-    alice, moderator, settings, enqueued, django_capture_on_commit_callbacks
+    alice, moderator, settings, published, django_capture_on_commit_callbacks
 ):
     settings.NSFW_THRESHOLD = 0.0
     generation = nsfw_scored(stored_photo(alice))
@@ -176,17 +173,17 @@ def test_restoring_a_hidden_held_photo_resumes_its_job(
     pipeline.generation_fan_in(generation_id=generation.pk)
     with django_capture_on_commit_callbacks(execute=True):
         moderation.photos_hide(photo_ids=[generation.photo_id], actor=moderator, reason="Looks explicit")
-    assert enqueued == []
+    assert refines(published) == []
     assert Generation.objects.get(pk=generation.pk).status == "held"
     with django_capture_on_commit_callbacks(execute=True):
         moderation.photos_restore(photo_ids=[generation.photo_id], actor=moderator, reason="false positive")
-    assert enqueued == [generation.pk]
+    assert refines(published) == [generation.pk]
     assert Generation.objects.get(pk=generation.pk).status == "refining"
 
 
 @pytest.mark.django_db
 def test_a_resumed_job_is_resumed_once(
-    alice, moderator, settings, enqueued, django_capture_on_commit_callbacks
+    alice, moderator, settings, published, django_capture_on_commit_callbacks
 ):
     settings.NSFW_THRESHOLD = 0.0
     generation = nsfw_scored(stored_photo(alice))
@@ -195,7 +192,7 @@ def test_a_resumed_job_is_resumed_once(
     with django_capture_on_commit_callbacks(execute=True):
         moderation.photos_mark_reviewed(photo_ids=[generation.photo_id], actor=moderator)
         moderation.photos_mark_reviewed(photo_ids=[generation.photo_id], actor=moderator)
-    assert enqueued == [generation.pk]
+    assert refines(published) == [generation.pk]
 
 
 @pytest.mark.django_db

@@ -1,17 +1,15 @@
 """The job's steps, run directly: claims, fan-in, retries, reaping. Rows tell the outcome."""
 
 import threading
-from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.urls import reverse
-from django.utils import timezone
 
 from captions import tasks
 from captions.backends.base import BackendError
 from captions.models import AccountStanding, Generation, ModelCaption
 from captions.services import pipeline
+from captions.services.deadlines import backoff_seconds
 from tests.factories import GenerationFactory, ModelCaptionFactory, photo_for
 from tests.fakes.hf_server import FakeHFServer
 
@@ -19,18 +17,9 @@ Status = Generation.Status
 
 
 @pytest.fixture
-def enqueued(monkeypatch):
-    """Record what would be sent to the broker instead of sending it."""
-    sent = []
-    monkeypatch.setattr(
-        pipeline, "enqueue_refine", lambda *, generation_id: sent.append(("refine", generation_id))
-    )
-    monkeypatch.setattr(
-        pipeline,
-        "enqueue_sources",
-        lambda *, generation_ids, sources: sent.append(("sources", generation_ids, sources)),
-    )
-    return sent
+def enqueued(published):
+    """What would be sent to the broker: (stage, generation ids)."""
+    return published
 
 
 def job(owner, *, status=Status.CAPTIONING, sources=("blip", "vit_gpt2", "tagger"), **fields):
@@ -61,7 +50,7 @@ def test_exactly_one_of_the_racing_last_sources_moves_the_job_on(alice, enqueued
     for thread in threads:
         thread.join()
     assert sorted(results, key=str) == [None, None, None, Status.REFINING]
-    assert enqueued == [("refine", generation.pk)]
+    assert enqueued == [("refine", [generation.pk])]
     generation.refresh_from_db()
     assert generation.status == Status.REFINING
 
@@ -153,6 +142,7 @@ def hf_blip(settings):
         settings.HF_BLIP_ENDPOINT_URL = fake.url
         settings.HF_TOKEN = "hf_secret_token"
         settings.PROVIDER_MAX_RETRIES = 3
+        settings.PROVIDER_RETRY_BACKOFF_MAX = 0.05
         yield fake
 
 
@@ -190,84 +180,18 @@ def test_permanent_errors_are_not_retried_and_do_not_leak_the_token(alice, enque
 def test_backoff_grows_with_jitter_under_the_cap(settings):
     settings.PROVIDER_RETRY_BACKOFF_MAX = 30
     error = BackendError("busy", retryable=True)
-    delays = [tasks._countdown(retries, error) for retries in range(8) for _ in range(20)]
+    delays = [backoff_seconds(retries, error) for retries in range(8) for _ in range(20)]
     assert all(0 <= d <= 30 for d in delays)
-    assert max(tasks._countdown(0, error) for _ in range(50)) <= 2
+    assert max(backoff_seconds(0, error) for _ in range(50)) <= 2
     assert len({round(d, 3) for d in delays}) > 100  # Jittered, not lock-step.
-    assert tasks._countdown(0, BackendError("slow down", retryable=True, retry_after=12)) >= 12
-    assert tasks._countdown(0, BackendError("slow down", retryable=True, retry_after=500)) == 30
-
-
-# The reaper ------------------------------------------------------------------------------
-
-
-def _stuck(owner, **fields):
-    past = timezone.now() - timedelta(minutes=30)
-    return job(owner, lease_expires_at=past, **fields)
-
-
-@pytest.mark.django_db
-def test_reaper_reenqueues_the_missing_sources_of_a_stuck_job(
-    alice, enqueued, django_capture_on_commit_callbacks
-):
-    generation = _stuck(alice, attempts=1)
-    reported(generation, "blip")
-    with django_capture_on_commit_callbacks(execute=True):
-        report = pipeline.generations_reap()
-    assert (report.requeued, report.failed) == (1, 0)
-    assert enqueued == [("sources", [generation.pk], ["vit_gpt2", "tagger"])]
-    generation.refresh_from_db()
-    assert generation.attempts == 2 and generation.lease_expires_at > timezone.now()
-
-
-@pytest.mark.django_db
-def test_reaper_reenqueues_a_stuck_refine(alice, enqueued, django_capture_on_commit_callbacks):
-    generation = _stuck(alice, status=Status.REFINING, attempts=2)
-    with django_capture_on_commit_callbacks(execute=True):
-        pipeline.generations_reap()
-    assert enqueued == [("refine", generation.pk)]
-
-
-@pytest.mark.django_db
-def test_reaper_leaves_jobs_within_their_lease_and_final_jobs_alone(alice, enqueued):
-    job(alice, lease_expires_at=timezone.now() + timedelta(minutes=5))
-    _stuck(alice, status=Status.DONE)
-    assert pipeline.generations_reap().requeued == 0
-    assert enqueued == []
-
-
-@pytest.mark.django_db
-def test_after_the_last_attempt_the_job_fails_and_its_owner_reads_why(
-    alice, alice_client, enqueued, settings
-):
-    settings.GENERATION_MAX_ATTEMPTS = 3
-    generation = _stuck(alice, attempts=3)
-    report = pipeline.generations_reap()
-    assert report.failed == 1
-    generation.refresh_from_db()
-    assert generation.status == Status.FAILED
-    assert "did not finish after 3 attempts" in generation.error
-    page = alice_client.get(reverse("captions:photo_detail", kwargs={"uuid": generation.photo.uuid}))
-    assert "did not finish after 3 attempts" in page.content.decode()
-
-
-@pytest.mark.django_db
-def test_reap_generations_command_reports_what_it_did(alice, enqueued):
-    from io import StringIO
-
-    from django.core.management import call_command
-
-    _stuck(alice, attempts=1)
-    out = StringIO()
-    call_command("reap_generations", stdout=out)
-    assert out.getvalue().strip() == "requeued 1, failed 0"
+    assert backoff_seconds(0, BackendError("slow down", retryable=True, retry_after=12)) >= 12
+    assert backoff_seconds(0, BackendError("slow down", retryable=True, retry_after=500)) == 30
 
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_starts_cannot_both_pass_the_daily_quota(alice, enqueued, settings, monkeypatch):
     from captions.services import generations as generation_services
 
-    monkeypatch.setattr(generation_services, "enqueue_sources", lambda **kwargs: None)
     settings.DAILY_GENERATION_QUOTA = 1
     AccountStanding.objects.create(user=alice)
     photos = [photo_for(alice), photo_for(alice)]

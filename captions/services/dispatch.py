@@ -1,0 +1,200 @@
+"""The outbox of job steps: record, send, claim, heartbeat, finish.
+
+A job's steps (one per source, then the refine) are Dispatch rows written in the same
+transaction as the job. After commit they are sent as Celery messages; when the broker
+does not answer they simply stay in the outbox and the recovery pass sends them later.
+A worker claims a step before running it (so a duplicate message does nothing), keeps
+the claim alive with a heartbeat while it works, and marks the step done in the same
+transaction as its result. See docs/architecture.md, "Reliability".
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from captions.models import Dispatch
+
+logger = logging.getLogger(__name__)
+
+REFINE = Dispatch.REFINE
+
+
+def _claim_until():
+    return timezone.now() + timedelta(seconds=settings.JOB_CLAIM_SECONDS)
+
+
+def dispatches_create(*, generation_ids: Iterable[int], stages: Iterable[str]) -> None:
+    """Record these steps of these jobs in the outbox (inside the caller's transaction)."""
+    rows = [Dispatch(generation_id=g, stage=s) for g in generation_ids for s in stages]
+    Dispatch.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def dispatches_send_on_commit(*, generation_ids: list[int]) -> None:
+    """Once the caller's transaction commits, send these jobs' waiting steps."""
+    # robust: the job is recorded whatever happens here; what is not sent waits in the outbox.
+    transaction.on_commit(lambda: dispatches_send_pending(generation_ids=generation_ids), robust=True)
+
+
+def dispatch_refine_enqueue(*, generation_id: int) -> None:
+    """Record the job's refine step (afresh) and send it once the caller's transaction commits."""
+    Dispatch.objects.filter(generation_id=generation_id, stage=REFINE).delete()
+    dispatches_create(generation_ids=[generation_id], stages=[REFINE])
+    dispatches_send_on_commit(generation_ids=[generation_id])
+
+
+def dispatches_send_pending(*, generation_ids: list[int] | None = None) -> int:
+    """Send steps waiting in the outbox (all of them, or those of these jobs).
+
+    Returns how many steps went out. A broker that does not answer leaves them
+    waiting, logged, for the recovery pass: this never raises for a broker fault.
+    """
+    rows = Dispatch.objects.filter(sent_at__isnull=True, done_at__isnull=True)
+    if generation_ids is not None:
+        rows = rows.filter(generation_id__in=generation_ids)
+    return _send(
+        [(pk, stage, gid, "") for pk, stage, gid in rows.values_list("pk", "stage", "generation_id")]
+    )
+
+
+def dispatches_resend(*, rows: Iterable[Dispatch]) -> int:
+    """Send again steps whose message was lost or whose worker died. Each row is
+    re-sent only if nobody else re-sent or claimed it since it was read."""
+    return _send([(r.pk, r.stage, r.generation_id, r.message_id) for r in rows], resend=True)
+
+
+def _send(rows: list[tuple[int, str, int, str]], *, resend: bool = False) -> int:
+    by_stage: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+    for pk, stage, generation_id, message_id in rows:
+        by_stage[stage].append((pk, generation_id, message_id))
+    sent = 0
+    for stage, items in by_stage.items():
+        items.sort(key=lambda item: item[1])
+        size = 1 if stage == REFINE else max(1, settings.DISPATCH_BATCH_SIZE)
+        for start in range(0, len(items), size):
+            try:
+                sent += _send_one_message(stage, items[start : start + size], resend=resend)
+            except _BrokerDown:
+                return sent
+    return sent
+
+
+class _BrokerDown(Exception):
+    pass
+
+
+def _send_one_message(stage: str, items: list[tuple[int, int, str]], *, resend: bool) -> int:
+    message_id = uuid.uuid4().hex
+    now = timezone.now()
+    mine = Q(pk__in=[pk for pk, _, _ in items], done_at__isnull=True)
+    mine &= Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    if resend:
+        previous = Q()
+        for pk, _, old in items:
+            previous |= Q(pk=pk, message_id=old)
+        mine &= previous
+    else:
+        mine &= Q(sent_at__isnull=True)
+    Dispatch.objects.filter(mine).update(
+        sent_at=now, sends=F("sends") + 1, message_id=message_id, missing_since=None, claimed_until=None
+    )
+    generation_ids = sorted(
+        Dispatch.objects.filter(message_id=message_id).values_list("generation_id", flat=True)
+    )
+    if not generation_ids:
+        return 0
+    try:
+        _publish(stage, generation_ids, message_id)
+    except Exception as exc:  # The broker's client raises many kinds; every one means "not sent".
+        Dispatch.objects.filter(message_id=message_id, claimed_until__isnull=True).update(
+            sent_at=None, message_id=""
+        )
+        logger.warning(
+            "Broker did not take %s for jobs %s; kept in the outbox: %r", stage, generation_ids, exc
+        )
+        raise _BrokerDown from exc
+    return len(generation_ids)
+
+
+def _publish(stage: str, generation_ids: list[int], message_id: str) -> None:
+    from captions import tasks
+
+    # No publish retries: a request must not hang on a broker that is down; the outbox retries.
+    if stage == REFINE:
+        tasks.generation_refine.apply_async(args=(generation_ids[0],), task_id=message_id, retry=False)
+    else:
+        tasks.generation_run_source.apply_async(args=(stage, generation_ids), task_id=message_id, retry=False)
+
+
+# The worker's side -----------------------------------------------------------------------
+
+
+def dispatches_claim(*, stage: str, generation_ids: list[int]) -> dict[int, int]:
+    """Claim this step of these jobs for the calling worker: {generation id: dispatch id}.
+
+    Steps already done, or claimed by a live worker, or started too often already
+    (the recovery pass fails those) are left out, so a duplicate message does nothing.
+    A step with no record (a message from an older version) is recorded first.
+    """
+    now = timezone.now()
+    dispatches_create(generation_ids=generation_ids, stages=[stage])
+    with transaction.atomic():
+        rows = list(
+            Dispatch.objects.select_for_update(skip_locked=True)
+            .filter(stage=stage, generation_id__in=generation_ids, done_at__isnull=True)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            .filter(claims__lt=settings.JOB_MAX_CLAIMS)
+            .values_list("pk", "generation_id")
+        )
+        Dispatch.objects.filter(pk__in=[pk for pk, _ in rows]).update(
+            claimed_until=_claim_until(), claims=F("claims") + 1, missing_since=None
+        )
+    return {generation_id: pk for pk, generation_id in rows}
+
+
+def dispatch_done(*, generation_id: int, stage: str) -> None:
+    """Mark the step finished; call inside the transaction that writes its result."""
+    Dispatch.objects.filter(generation_id=generation_id, stage=stage, done_at__isnull=True).update(
+        done_at=timezone.now(), claimed_until=None
+    )
+
+
+@contextmanager
+def dispatches_heartbeat(*, dispatch_ids: list[int]) -> Iterator[None]:
+    """Keep these claims alive while the body runs (a thread with its own connection).
+
+    If the process dies, the beats stop and the claims lapse within JOB_CLAIM_SECONDS:
+    the recovery pass then sends the steps again.
+    """
+    stop = threading.Event()
+    interval = max(1.0, settings.JOB_CLAIM_SECONDS / 3)
+
+    def beat() -> None:
+        try:
+            while not stop.wait(interval):
+                try:
+                    Dispatch.objects.filter(pk__in=dispatch_ids, done_at__isnull=True).update(
+                        claimed_until=_claim_until()
+                    )
+                except DatabaseError as exc:
+                    logger.warning("Heartbeat of steps %s missed: %s", dispatch_ids, exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat, name="job-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)
