@@ -31,7 +31,7 @@ def photo_for(owner, *, name: str = "beach.jpg", color=None) -> Photo:
     """A real stored photo made through the upload service; each call makes new bytes."""
     if color is None:
         n = next(_colors)
-        color = (n % 256, (n // 256) % 256, 77)
+        color = ((n * 37) % 256, (n * 91 // 256 + n * 53) % 256, 77)  # Far apart: JPEG keeps them apart.
     from captions.services.photos import photo_create, upload_limits
     from captions.services.uploads import image_normalise
 
