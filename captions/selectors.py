@@ -6,11 +6,10 @@ from dataclasses import dataclass
 
 from django.db.models import Case, CharField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.http import Http404
+from django.utils import timezone
 
 from captions import platforms
 from captions.backends.base import Suggestion as SuggestionData
-from django.utils import timezone
-
 from captions.models import Dispatch, Generation, ModelCaption, Photo, Source, Suggestion
 
 

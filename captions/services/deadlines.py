@@ -21,6 +21,10 @@ from captions.backends.base import BackendError
 T = TypeVar("T")
 
 
+def pause(seconds: float) -> None:
+    time.sleep(seconds)
+
+
 def backoff_seconds(retry: int, error: BackendError) -> float:
     """Exponential backoff with full jitter, capped; a provider's Retry-After wins if longer."""
     cap = settings.PROVIDER_RETRY_BACKOFF_MAX
@@ -37,7 +41,7 @@ def call_within_deadline(
     on_wait: Callable[[BackendError, float], None] | None = None,
     attempt_seconds: float = 0,
     clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> T:
     """``call()`` until it answers; raise its last BackendError when retrying cannot help.
 
@@ -45,6 +49,7 @@ def call_within_deadline(
     ``attempt_seconds`` being the longest one attempt may take (its request timeout).
     ``on_wait(error, delay)`` runs before each pause.
     """
+    sleep = sleep or pause
     retry = 0
     timeouts = 0
     while True:
