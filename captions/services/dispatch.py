@@ -150,7 +150,8 @@ def dispatches_claim(*, stage: str, generation_ids: list[int]) -> dict[int, int]
     dispatches_create(generation_ids=generation_ids, stages=[stage])
     with transaction.atomic():
         rows = list(
-            Dispatch.objects.select_for_update(skip_locked=True)
+            # Waits for a claim racing for the same step to commit, then sees it claimed.
+            Dispatch.objects.select_for_update()
             .filter(stage=stage, generation_id__in=generation_ids, done_at__isnull=True)
             .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
             .filter(claims__lt=settings.JOB_MAX_CLAIMS)

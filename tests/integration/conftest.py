@@ -102,4 +102,8 @@ def wait_for_final(client, photo: Photo, *, timeout: float = 180, worker: Worker
             return html
         time.sleep(0.5)
     log = worker.output()[-6000:] if worker else ""
-    raise AssertionError(f"job still {status} after {timeout} s\n{log}")
+    from captions.models import Dispatch, ModelCaption
+
+    rows = list(Dispatch.objects.filter(generation__photo=photo).values())
+    rows += list(ModelCaption.objects.filter(generation__photo=photo).values("source", "status", "error"))
+    raise AssertionError(f"job still {status} after {timeout} s\n{rows}\n{log}")
