@@ -40,6 +40,10 @@ def _configure() -> None:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        # Take a message only when a child is free to start it: nothing waits inside a worker,
+        # so a message a worker holds without starting it belongs to a worker that died
+        # (captions.services.broker). Redis only; other brokers keep prefetching one per child.
+        worker_disable_prefetch=settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://")),
         task_soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
         task_time_limit=settings.CELERY_TASK_TIME_LIMIT,
         task_default_queue="vision",

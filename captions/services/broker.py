@@ -23,12 +23,17 @@ def _transport() -> str:
     return settings.CELERY_BROKER_URL.split("://", 1)[0].lower()
 
 
-def broker_message_ids(*, queues: tuple[str, ...] = QUEUES) -> set[str] | None:
-    """Task ids of every message waiting in ``queues`` or delivered but not yet acknowledged.
+def broker_message_ids(
+    *, queues: tuple[str, ...] = QUEUES, held_within: float | None = None
+) -> set[str] | None:
+    """Task ids of every message waiting in ``queues`` or delivered to a worker and not yet
+    acknowledged — delivered within the last ``held_within`` seconds, if given: workers take
+    a message only when a child is free to start it (``worker_disable_prefetch``), so one
+    held longer by a worker that never started it belongs to a worker that is gone.
     None when this broker cannot be looked into. Raises on a broker fault."""
     transport = _transport()
     if transport in ("redis", "rediss"):
-        return _redis_message_ids(queues)
+        return _redis_message_ids(queues, held_within)
     if transport == "filesystem":
         return _filesystem_message_ids()
     return None
@@ -59,7 +64,9 @@ def _task_id(raw: bytes | str) -> str | None:
     return headers.get("id") or (message.get("properties") or {}).get("correlation_id")
 
 
-def _redis_message_ids(queues: tuple[str, ...]) -> set[str]:
+def _redis_message_ids(queues: tuple[str, ...], held_within: float | None) -> set[str]:
+    import time
+
     from hashtagapp.celery import app
 
     ids: set[str] = set()
@@ -70,7 +77,12 @@ def _redis_message_ids(queues: tuple[str, ...]) -> set[str]:
             for pri in channel.priority_steps:
                 for raw in client.lrange(channel._q_for_pri(queue, pri), 0, -1):
                     ids.add(_task_id(raw))
-        for raw in client.hvals(channel.unacked_key):
+        if held_within is None:
+            held = client.hvals(channel.unacked_key)
+        else:
+            tags = client.zrangebyscore(channel.unacked_index_key, time.time() - held_within, "+inf")
+            held = [raw for raw in client.hmget(channel.unacked_key, tags) if raw] if tags else []
+        for raw in held:
             ids.add(_task_id(raw))
     ids.discard(None)
     return ids

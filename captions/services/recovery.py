@@ -96,7 +96,7 @@ def _resend_lost(now) -> int:
     if not candidates:
         return 0
     try:
-        present = broker.broker_message_ids()
+        present = broker.broker_message_ids(held_within=settings.DISPATCH_CHECK_AFTER_SECONDS)
     except Exception as exc:  # Any broker client error: nothing can be known this pass.
         logger.warning("Recovery could not look into the broker: %r", exc)
         return -1

@@ -1,5 +1,6 @@
 """Looking into the real broker: a message is found while queued or held unacknowledged by a worker."""
 
+import time
 import uuid
 
 import pytest
@@ -35,5 +36,9 @@ def test_a_queued_message_is_seen_until_a_worker_acknowledges_it(empty_queues):
         # Delivered, not yet acknowledged: still the broker's, so not lost.
         if settings.CELERY_BROKER_URL.startswith("redis"):
             assert message_id in broker.broker_message_ids()
+            assert message_id in broker.broker_message_ids(held_within=60)
+            time.sleep(1.1)
+            # Held unstarted for longer than a live worker ever holds one: its worker is gone.
+            assert message_id not in broker.broker_message_ids(held_within=1)
         message.ack()
     assert message_id not in broker.broker_message_ids()
