@@ -71,7 +71,6 @@ def _configure() -> None:
         worker_proc_alive_timeout=60.0,
         # SIGTERM: stop taking work, give running tasks this long, then hand them back to the broker.
         worker_soft_shutdown_timeout=settings.CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT,
-        worker_enable_soft_shutdown_on_idle=True,
     )
 
 

@@ -35,7 +35,16 @@ def purge_queues() -> None:
 class Worker:
     """``celery worker`` in a subprocess with the given environment overrides."""
 
-    def __init__(self, *, env: dict[str, str], log: Path, concurrency: int = 3, queues: str = "vision,llm"):
+    def __init__(
+        self,
+        *,
+        env: dict[str, str],
+        log: Path,
+        concurrency: int = 3,
+        queues: str = "vision,llm",
+        name: str = "worker",
+        beat_schedule: Path | None = None,
+    ):
         self.env = {**os.environ, **env}
         self.log = log
         self.args = [
@@ -54,15 +63,23 @@ class Worker:
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
+            "--hostname",
+            f"{name}@%h",
         ]
+        if beat_schedule is not None:
+            self.args += ["--beat", "--schedule", str(beat_schedule)]
         self.process: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 120) -> Worker:
+    def launch(self) -> None:
+        """Start the process (again), appending to its log; do not wait for it."""
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        handle = self.log.open("wb")
+        handle = self.log.open("ab")
         self.process = subprocess.Popen(
             self.args, cwd=ROOT, env=self.env, stdout=handle, stderr=subprocess.STDOUT
         )
+
+    def start(self, timeout: float = 120) -> Worker:
+        self.launch()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
