@@ -65,8 +65,8 @@ class RedisServer:
             shutil.rmtree(self.folder, ignore_errors=True)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
-             "--appendfsync", "always", "--dir", str(self.folder)],
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.folder)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
@@ -197,14 +197,12 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory):
 def _write_report(results: list[dict]) -> None:
     if not results:
         return
-    lines = [
-        "",
-        "experiment                                   jobs  final  lost  stuck  dup  failed  recovery_s  max_job_s",
-    ]
+    header = f"{'experiment':<44} jobs  final  lost  stuck  dup  failed  recovery_s  max_job_s"
+    lines = ["", header]
     for r in results:
         lines.append(
-            f"{r['experiment']:<44} {r['jobs']:>4} {r['final']:>6} {r['lost']:>5} {r['stuck']:>6} {r['duplicates']:>4}"
-            f" {r['failed']:>7} {r['recovery_seconds']:>11.1f} {r['max_job_seconds']:>10.1f}"
+            f"{r['experiment']:<44} {r['jobs']:>4} {r['final']:>6} {r['lost']:>5} {r['stuck']:>6}"
+            f" {r['duplicates']:>4} {r['failed']:>7} {r['recovery_seconds']:>11.1f} {r['max_job_seconds']:>10.1f}"
         )
     text = "\n".join(lines)
     print(text)

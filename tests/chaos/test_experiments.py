@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import signal
 import time
@@ -150,10 +151,8 @@ def test_sigterm_with_a_short_grace_then_sigkill(site, owner):
     site.kill("vision", signal.SIGTERM)
     time.sleep(2)  # Shorter than the task in hand: the platform's patience runs out.
     for pid in [site.supervisor.workers["vision"].process.pid, *children]:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     site.supervisor.workers["vision"].process.wait()
     site.supervisor.resume("vision")
     assess(site, "SIGTERM, 2 s grace, then SIGKILL (vision)", ids, fault_end=time.monotonic())
