@@ -202,7 +202,8 @@ def _write_report(results: list[dict]) -> None:
     for r in results:
         lines.append(
             f"{r['experiment']:<44} {r['jobs']:>4} {r['final']:>6} {r['lost']:>5} {r['stuck']:>6}"
-            f" {r['duplicates']:>4} {r['failed']:>7} {r['recovery_seconds']:>11.1f} {r['max_job_seconds']:>10.1f}"
+            f" {r['duplicates']:>4} {r['failed']:>7} {r['recovery_seconds']:>11.1f}"
+            f" {r['max_job_seconds']:>10.1f}"
         )
     text = "\n".join(lines)
     print(text)
