@@ -225,7 +225,7 @@ def _reset_and_follow(client: Client, email: str):
 @pytest.mark.django_db
 def test_reset_password_by_mail_then_log_in_with_the_new_one(alice):
     client = Client()
-    link, form_page = _reset_and_follow(client, "alice@example.com")
+    _link, form_page = _reset_and_follow(client, "alice@example.com")
     assert mail.outbox[0].to == ["alice@example.com"]
     assert form_page.status_code == 200
     set_url = form_page.redirect_chain[-1][0]  # allauth swaps the key for a session-held one.
