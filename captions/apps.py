@@ -7,4 +7,3 @@ class CaptionsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import signals  # noqa: F401
-        from .accounts import two_factor  # noqa: F401 (connects its signal receiver)

@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from captions.accounts import two_factor
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Accounts are django-allauth's. The names the site's code and links used before stay valid.
@@ -13,6 +15,7 @@ urlpatterns = [
     path("accounts/password/reset/", account_views.password_reset, name="password_reset"),
     path("accounts/password_change/", RedirectView.as_view(pattern_name="account_change_password")),
     path("accounts/password_reset/", RedirectView.as_view(pattern_name="account_reset_password")),
+    path("accounts/2fa/totp/activate/", two_factor.activate_totp, name="mfa_activate_totp"),
     path("accounts/", include("allauth.urls")),
     path("", include("captions.urls")),
 ]
