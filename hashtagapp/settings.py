@@ -306,7 +306,7 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_REDIRECT_URL = LOGOUT_REDIRECT_URL
 ACCOUNT_SIGNUP_REDIRECT_URL = "captions:photo_upload"
 ACCOUNT_SESSION_REMEMBER = None
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Image Hashtag Generator] "
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "Image Hashtag Generator: "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 # allauth's limits, and the site's own on upload, regenerate and report (captions.accounts.throttling).
 # Failed password logins are django-axes' (above); allauth counts only failed two-factor codes.

@@ -1,5 +1,7 @@
 from allauth.account import views as account_views
 from django.contrib import admin
+from django.templatetags.static import static
+from django.utils.functional import lazy
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -17,5 +19,7 @@ urlpatterns = [
     path("accounts/password_reset/", RedirectView.as_view(pattern_name="account_reset_password")),
     path("accounts/2fa/totp/activate/", two_factor.activate_totp, name="mfa_activate_totp"),
     path("accounts/", include("allauth.urls")),
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin's).
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("icons/favicon.svg"))),
     path("", include("captions.urls")),
 ]
