@@ -5,4 +5,3 @@ class StaffAdminConfig(AdminConfig):
     """Django's admin app, with the site that asks staff for a second factor."""
 
     default_site = "hashtagapp.admin.StaffAdminSite"
-

@@ -1,8 +1,8 @@
 from allauth.account import views as account_views
 from django.contrib import admin
 from django.templatetags.static import static
-from django.utils.functional import lazy
 from django.urls import include, path
+from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
 from captions.accounts import two_factor

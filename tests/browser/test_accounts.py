@@ -27,7 +27,7 @@ def watch_for_errors(page: Page) -> list[str]:
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-    page.on("response", lambda response: response.status >= 400 and errors.append(f"{response.status} {response.url}"))
+    page.on("response", lambda r: r.status >= 400 and errors.append(f"{r.status} {r.url}"))
     return errors
 
 
@@ -130,8 +130,7 @@ def test_the_policy_blocks_an_inline_script_injected_into_a_real_page(context, l
     expect(page.get_by_role("link", name="alice")).to_be_visible()
 
     injected = (
-        "<script>window.inlineRan = true</script>"
-        '<img src="data:," onerror="window.handlerRan = true" alt="">'
+        '<script>window.inlineRan = true</script><img src="data:," onerror="window.handlerRan = true" alt="">'
     )
 
     def inject(route):
