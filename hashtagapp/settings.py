@@ -5,7 +5,9 @@ site runs on SQLite, local files and a broker that needs no server. DEBUG off
 means production: SECRET_KEY and ALLOWED_HOSTS must then be given.
 """
 
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -308,13 +310,26 @@ ACCOUNT_SIGNUP_REDIRECT_URL = "captions:photo_upload"
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "Image Hashtag Generator: "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+
+
 # allauth's limits, and the site's own on upload, regenerate and report (captions.accounts.throttling).
 # Failed password logins are django-axes' (above); allauth counts only failed two-factor codes.
+def _rates(var: str, value: str, scopes: str = "ip|user") -> str:
+    """A rate list as allauth reads it (COUNT/PERIOD/SCOPE, comma-separated), checked at start-up."""
+    if not all(re.fullmatch(rf"\s*\d+/\d*[smhd]/({scopes})\s*", part) for part in value.split(",")):
+        example = "10/h/ip" if scopes == "ip" else "10/m/user,30/m/ip"
+        raise ImproperlyConfigured(f"{var} must look like {example}, not {value!r}.")
+    return value
+
+
 ACCOUNT_RATE_LIMITS = {
-    "signup": env.str("RATE_LIMIT_SIGNUP", default="10/h/ip"),
-    "upload": env.str("RATE_LIMIT_UPLOAD", default="10/m/user,30/m/ip"),
-    "regenerate": env.str("RATE_LIMIT_REGENERATE", default="20/m/user,60/m/ip"),
-    "report": env.str("RATE_LIMIT_REPORT", default="10/h/user,30/h/ip"),
+    # Nobody is logged in yet at sign-up: per address only.
+    "signup": _rates("RATE_LIMIT_SIGNUP", env.str("RATE_LIMIT_SIGNUP", default="10/h/ip"), scopes="ip"),
+    "upload": _rates("RATE_LIMIT_UPLOAD", env.str("RATE_LIMIT_UPLOAD", default="10/m/user,30/m/ip")),
+    "regenerate": _rates(
+        "RATE_LIMIT_REGENERATE", env.str("RATE_LIMIT_REGENERATE", default="20/m/user,60/m/ip")
+    ),
+    "report": _rates("RATE_LIMIT_REPORT", env.str("RATE_LIMIT_REPORT", default="10/h/user,30/h/ip")),
 }
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("PROXY_COUNT", default=0)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
@@ -338,9 +353,12 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 if AWS_STORAGE_BUCKET_NAME:
-    CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"].append(
-        env.str("AWS_S3_ENDPOINT_URL", default="") or "https://*.amazonaws.com"
-    )
+    # Signed URLs point at the endpoint, path-style, or at a bucket subdomain of it.
+    _endpoint = urlsplit(env.str("AWS_S3_ENDPOINT_URL", default="") or "https://amazonaws.com")
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"] += [
+        f"{_endpoint.scheme}://{_endpoint.netloc}",
+        f"{_endpoint.scheme}://*.{_endpoint.netloc}",
+    ]
 CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"] += env.list("CSP_IMG_SRC", default=[])
 PERMISSIONS_POLICY = {
     "accelerometer": [],
