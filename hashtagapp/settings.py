@@ -89,10 +89,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "hashtagapp.middleware.PrivatePagesNoStoreMiddleware",
     # Before any view, form or library reads the request's fields: refuses control characters
     # and oversized values with a page that says so.
     "hashtagapp.middleware.RequestInputGuardMiddleware",
-    "hashtagapp.middleware.PrivatePagesNoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",

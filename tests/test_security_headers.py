@@ -89,3 +89,11 @@ def test_photo_files_stay_private_with_their_own_short_cache(alice_client, alice
     response = alice_client.get(reverse("captions:photo_thumbnail", kwargs={"uuid": photo.uuid}))
     assert response["Cache-Control"] == "private, max-age=300"
     assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
+
+
+@pytest.mark.django_db
+def test_the_refusal_page_for_bad_input_is_not_stored_either(alice_client):
+    response = alice_client.get(reverse("captions:photo_list") + "?q=%00")
+    assert response.status_code == 400
+    assert "no-store" in response["Cache-Control"]
+    assert csp(response)["script-src"] == ["'self'"]
