@@ -35,7 +35,9 @@ class StaffAdminSite(admin.AdminSite):
             return render(request, "admin/not_staff.html", status=403)
         if not is_mfa_enabled(user, [Authenticator.Type.TOTP]):
             messages.info(
-                request, "Staff accounts need two-factor authentication for the admin: turn it on here."
+                request,
+                "Staff accounts need two-factor authentication (an authenticator app) to use the admin. "
+                "Turn it on here; you may be asked for your password first.",
             )
             return _redirect("mfa_activate_totp", target)
         if not session_used_two_factor(request):

@@ -305,6 +305,8 @@ if ACCOUNT_EMAIL_VERIFICATION not in ("mandatory", "optional", "none"):
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False  # a reset for an unknown address sends nothing
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+# A mail to the account on every security change (password, email, two-factor), naming address and browser.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_LOGOUT_REDIRECT_URL = LOGOUT_REDIRECT_URL
 ACCOUNT_SIGNUP_REDIRECT_URL = "captions:photo_upload"
 ACCOUNT_SESSION_REMEMBER = None

@@ -323,3 +323,15 @@ def test_login_by_email_counts_against_the_same_lock_as_what_was_typed(alice):
     client = Client()
     _fail(client, "ALICE@example.com", 5)
     assert log_in(client, "alice@example.com", PASSWORD).status_code == 429
+
+
+@pytest.mark.django_db
+def test_a_password_change_is_told_to_the_account_by_mail(alice, alice_client):
+    alice_client.post(
+        reverse("password_change"),
+        {"oldpassword": PASSWORD, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+    )
+    [message] = mail.outbox
+    assert message.to == [alice.email]
+    assert "Your password has been changed" in message.body
+    assert "IP address: 127.0.0.1" in message.body

@@ -31,6 +31,13 @@ def watch_for_errors(page: Page) -> list[str]:
     return errors
 
 
+# The image's width once it has loaded (0 if it failed to), without waiting on a race.
+LOADED_WIDTH = """img => img.complete ? img.naturalWidth : new Promise(done => {
+    img.addEventListener("load", () => done(img.naturalWidth));
+    img.addEventListener("error", () => done(0));
+})"""
+
+
 def log_in(page: Page, username: str, password: str = PASSWORD) -> None:
     page.goto(reverse("login"))
     page.get_by_label("Username or email").fill(username)
@@ -86,7 +93,7 @@ def test_staff_turn_on_totp_then_reach_the_admin_with_a_code(context):
     secret = page.locator("#authenticator_secret").input_value()
     qr = page.locator("img[src^='data:image/svg+xml']")
     expect(qr).to_be_visible()
-    assert qr.evaluate("img => img.naturalWidth") > 0  # the QR code is not blocked by the policy
+    assert qr.evaluate(LOADED_WIDTH) > 0  # the QR code is not blocked by the policy
     page.get_by_label("Authenticator code").fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="Activate").click()
     expect(page.get_by_role("heading", name="Recovery Codes")).to_be_visible()
@@ -109,7 +116,7 @@ def test_staff_turn_on_totp_then_reach_the_admin_with_a_code(context):
     expect(page.get_by_role("heading", name="Select photo to change")).to_be_visible()
     thumbnail = page.locator("img.admin-thumb")
     expect(thumbnail).to_have_count(1)
-    assert thumbnail.evaluate("img => img.naturalWidth") > 0  # the moderator sees the photo
+    assert thumbnail.evaluate(LOADED_WIDTH) > 0  # the moderator sees the photo
     screenshot(page, "admin_photos")
     page.goto(reverse("admin:captions_photo_change", args=[photo.pk]))
     page.get_by_role("link", name="Hide").click()
