@@ -72,6 +72,14 @@ def test_sign_up_confirm_the_address_from_the_mail_then_upload(context, settings
     page.get_by_role("link", name="Upload", exact=True).click()
     expect(page.get_by_role("heading", name="Upload photos")).to_be_visible()
     expect(page.get_by_label("Photos")).to_be_visible()
+
+    page.get_by_role("link", name="carol").click()  # the account's own pages
+    expect(page.get_by_text("carol@example.com")).to_be_visible()
+    expect(page.get_by_text("Verified")).to_be_visible()
+    screenshot(page, "account_email")
+    page.get_by_role("link", name="Two-factor authentication").click()
+    expect(page.get_by_role("heading", name="Two-Factor Authentication")).to_be_visible()
+    screenshot(page, "account_two_factor")
     assert errors == []
 
 
