@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import unicodedata
+import re
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -11,16 +11,14 @@ from django.utils.cache import patch_cache_control
 # Longer than any field of any form here (the longest are passwords, 1,024), short enough that no
 # library behind a form is handed megabytes of text.
 FIELD_MAX_CHARS = 4096
-# Tab and line breaks belong in text areas; every other control character (NUL first of all:
-# PostgreSQL refuses it in text) is refused.
-ALLOWED_CONTROLS = frozenset("\t\n\r")
+# Unicode's control characters (category Cc: U+0000-U+001F and U+007F-U+009F), NUL first of all
+# (PostgreSQL refuses it in text), except tab and line breaks, which belong in text areas.
+CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def _control_character(text: str) -> str | None:
-    for char in text:
-        if char not in ALLOWED_CONTROLS and unicodedata.category(char) == "Cc":
-            return char
-    return None
+    found = CONTROL_CHARACTER.search(text)
+    return found.group() if found else None
 
 
 def _form_data(request: HttpRequest):
@@ -58,18 +56,18 @@ class RequestInputGuardMiddleware:
         if _control_character(request.path):
             return "The page address holds a control character, which no address here has."
         for where, name, value in _form_data(request):
-            shown = name[:40]
+            shown = CONTROL_CHARACTER.sub("", name[:40])
+            if len(value) > FIELD_MAX_CHARS:
+                return (
+                    f"The {where} field “{shown}” is {len(value):,} characters long; "
+                    f"the most any field here takes is {FIELD_MAX_CHARS:,}."
+                )
             char = _control_character(name) or _control_character(value)
             if char:
                 code = f"U+{ord(char):04X}"
                 return (
                     f"The {where} field “{shown}” holds a control character ({code}), which this site "
                     "never accepts. Remove it and try again."
-                )
-            if len(value) > FIELD_MAX_CHARS:
-                return (
-                    f"The {where} field “{shown}” is {len(value):,} characters long; "
-                    f"the most any field here takes is {FIELD_MAX_CHARS:,}."
                 )
         return None
 
