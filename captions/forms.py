@@ -1,22 +1,8 @@
 from django import forms
 from django.conf import settings
-from django.contrib.auth.forms import UserCreationForm
 
 from captions.models import Platform, Report, Tone
 from captions.platforms import LANGUAGES
-
-
-class SignupForm(UserCreationForm):
-    email = forms.EmailField(required=True, help_text="For password resets.")
-
-    class Meta(UserCreationForm.Meta):
-        fields = ("username", "email")
-
-    def clean_email(self) -> str:
-        email = self.cleaned_data["email"]
-        if self._meta.model.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this email address already exists.")
-        return email
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -53,9 +53,9 @@ def photo_get_for_user(*, user, uuid) -> Photo:
         raise Http404("No such photo.") from exc
 
 
-def photo_get_for_media(*, user, uuid) -> Photo:
-    """Owners see their photos; staff see any photo, to moderate it."""
-    photos = Photo.objects.all() if user.is_staff else Photo.objects.filter(owner=user)
+def photo_get_for_media(*, user, uuid, moderator: bool = False) -> Photo:
+    """Owners see their photos; a moderator (see ``media_moderator``) sees any photo."""
+    photos = Photo.objects.all() if moderator else Photo.objects.filter(owner=user)
     try:
         return photos.get(uuid=uuid)
     except (Photo.DoesNotExist, ValueError, TypeError) as exc:

@@ -5,7 +5,9 @@ site runs on SQLite, local files and a broker that needs no server. DEBUG off
 means production: SECRET_KEY and ALLOWED_HOSTS must then be given.
 """
 
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -61,7 +63,8 @@ else:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin with its own site: staff reach it only from a two-factor session (hashtagapp/admin.py).
+    "hashtagapp.apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -70,18 +73,29 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "axes",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "csp",
     "captions",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "hashtagapp.middleware.PrivatePagesNoStoreMiddleware",
+    # Before any view, form or library reads the request's fields: refuses control characters
+    # and oversized values with a page that says so.
+    "hashtagapp.middleware.RequestInputGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes asks: it turns lockouts into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -117,6 +131,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -136,6 +151,8 @@ AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0) or None
+# What allauth's login form sends as credentials, cut to the length of axes' own column.
+AXES_USERNAME_CALLABLE = "captions.accounts.throttling.axes_username"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -282,6 +299,104 @@ SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
 if not SECURE_HSTS_PRELOAD:
     # Preloading is a one-way decision for the domain owner, not a default.
     SILENCED_SYSTEM_CHECKS.append("security.W021")
+
+# --- Accounts (django-allauth), two-factor, rate limits, browser security headers ---------------
+# Sign-up, login, email verification, password reset and TOTP two-factor come from django-allauth;
+# docs/architecture.md ("Accounts and security") says why each choice was made.
+ACCOUNT_ADAPTER = "captions.accounts.adapter.AccountAdapter"
+ACCOUNT_FORMS = {
+    "login": "captions.accounts.forms.LoginForm",
+    "signup": "captions.accounts.forms.SignupForm",
+    "reset_password": "captions.accounts.forms.ResetPasswordForm",
+    "reset_password_from_key": "captions.accounts.forms.ResetPasswordKeyForm",
+    "add_email": "captions.accounts.forms.AddEmailForm",
+    "change_password": "captions.accounts.forms.ChangePasswordForm",
+    "set_password": "captions.accounts.forms.SetPasswordForm",
+}
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+# mandatory: no login (so no upload) before the address is confirmed; optional: a reminder mail only.
+ACCOUNT_EMAIL_VERIFICATION = env.str(
+    "ACCOUNT_EMAIL_VERIFICATION", default="optional" if DEBUG else "mandatory"
+)
+if ACCOUNT_EMAIL_VERIFICATION not in ("mandatory", "optional", "none"):
+    raise ImproperlyConfigured("ACCOUNT_EMAIL_VERIFICATION must be mandatory, optional or none.")
+# Sign-up and reset answer the same whether or not an address is registered; the owner gets a mail.
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False  # a reset for an unknown address sends nothing
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+# A mail to the account on every security change (password, email, two-factor), naming address and browser.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+ACCOUNT_LOGOUT_REDIRECT_URL = LOGOUT_REDIRECT_URL
+ACCOUNT_SIGNUP_REDIRECT_URL = "captions:photo_upload"
+ACCOUNT_SESSION_REMEMBER = None
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "Image Hashtag Generator: "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+
+
+# allauth's limits, and the site's own on upload, regenerate and report (captions.accounts.throttling).
+# Failed password logins are django-axes' (above); allauth counts only failed two-factor codes.
+def _rates(var: str, value: str, scopes: str = "ip|user") -> str:
+    """A rate list as allauth reads it (COUNT/PERIOD/SCOPE, comma-separated), checked at start-up."""
+    if not all(re.fullmatch(rf"\s*\d+/\d*[smhd]/({scopes})\s*", part) for part in value.split(",")):
+        example = "10/h/ip" if scopes == "ip" else "10/m/user,30/m/ip"
+        raise ImproperlyConfigured(f"{var} must look like {example}, not {value!r}.")
+    return value
+
+
+ACCOUNT_RATE_LIMITS = {
+    # Nobody is logged in yet at sign-up: per address only.
+    "signup": _rates("RATE_LIMIT_SIGNUP", env.str("RATE_LIMIT_SIGNUP", default="10/h/ip"), scopes="ip"),
+    "upload": _rates("RATE_LIMIT_UPLOAD", env.str("RATE_LIMIT_UPLOAD", default="10/m/user,30/m/ip")),
+    "regenerate": _rates(
+        "RATE_LIMIT_REGENERATE", env.str("RATE_LIMIT_REGENERATE", default="20/m/user,60/m/ip")
+    ),
+    "report": _rates("RATE_LIMIT_REPORT", env.str("RATE_LIMIT_REPORT", default="10/h/user,30/h/ip")),
+}
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Image Hashtag Generator"
+# The rate limits and TOTP replay guard live in the cache: give several web processes a shared one.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # data: for the TOTP QR code; signed S3 URLs when media live in a bucket (see below).
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    },
+}
+if AWS_STORAGE_BUCKET_NAME:
+    # Signed URLs point at the endpoint, path-style, or at a bucket subdomain of it.
+    _endpoint = urlsplit(env.str("AWS_S3_ENDPOINT_URL", default="") or "https://amazonaws.com")
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"] += [
+        f"{_endpoint.scheme}://{_endpoint.netloc}",
+        f"{_endpoint.scheme}://*.{_endpoint.netloc}",
+    ]
+CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"] += env.list("CSP_IMG_SRC", default=[])
+PERMISSIONS_POLICY = {
+    "accelerometer": [],
+    "autoplay": [],
+    "camera": [],
+    "display-capture": [],
+    "geolocation": [],
+    "gyroscope": [],
+    "magnetometer": [],
+    "microphone": [],
+    "midi": [],
+    "payment": [],
+    "usb": [],
+    "clipboard-write": ["self"],
+}
 
 LOGGING = {
     "version": 1,

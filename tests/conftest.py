@@ -1,4 +1,6 @@
 import pytest
+from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.test import Client
 
 from tests.factories import UserFactory
@@ -20,6 +22,14 @@ def tiny_vit_gpt2_dir(tmp_path_factory):
 def _fast_password_hasher(settings):
     # Real hashers take a third of a second a password, on purpose; tests only need them to work.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Rate limits and the TOTP replay guard live in the cache: each test starts with none used.
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +76,26 @@ def bob_client(bob):
 
 @pytest.fixture
 def staff_client(staff):
-    return _client_for(staff)
+    """Staff without permissions, in a two-factor session: only permissions can refuse them now."""
+    from tests.two_factor import two_factor_client
+
+    return two_factor_client(staff)
+
+
+@pytest.fixture
+def moderator(db):
+    """Staff in the "moderator" group, which a data migration creates with its permissions."""
+    user = UserFactory(username="mia", is_staff=True)
+    user.groups.add(Group.objects.get(name="moderator"))
+    return user
+
+
+@pytest.fixture
+def moderator_client(moderator):
+    """The moderator logged in with password and TOTP, as the admin requires."""
+    from tests.two_factor import two_factor_client
+
+    return two_factor_client(moderator)
 
 
 @pytest.fixture

@@ -121,6 +121,10 @@ class PhotoAdmin(admin.ModelAdmin):
     list_per_page = 50
     actions = [as_action(d) for d in (MARK_REVIEWED, HIDE, RESTORE, DELETE)]
     change_form_template = "admin/captions/photo/change_form.html"
+
+    class Media:
+        css = {"all": ["css/admin.css"]}
+
     fieldsets = (
         (None, {"fields": ("large_preview", "owner_link", "original_name", "created_at", "dimensions")}),
         (
@@ -241,16 +245,14 @@ class PhotoAdmin(admin.ModelAdmin):
     def preview(self, obj: Photo):
         # Through the access-checked media view (staff may see any photo), never a public URL.
         thumb = reverse("captions:photo_thumbnail", kwargs={"uuid": obj.uuid})
-        return format_html(
-            '<img src="{}" alt="" loading="lazy" style="max-width:96px;max-height:72px">', thumb
-        )
+        return format_html('<img src="{}" alt="" loading="lazy" class="admin-thumb">', thumb)
 
     @admin.display(description="Photo")
     def large_preview(self, obj: Photo):
         thumb = reverse("captions:photo_thumbnail", kwargs={"uuid": obj.uuid})
         full = reverse("captions:photo_image", kwargs={"uuid": obj.uuid})
         return format_html(
-            '<a href="{}" target="_blank" rel="noopener"><img src="{}" alt="" style="max-width:320px"></a>',
+            '<a href="{}" target="_blank" rel="noopener"><img src="{}" alt="" class="admin-preview"></a>',
             full,
             thumb,
         )
@@ -329,7 +331,7 @@ class PhotoAdmin(admin.ModelAdmin):
             ((s.caption, " ".join(s.hashtags)) for s in generation.suggestions.all()),
         )
         return format_html(
-            '<div style="margin-bottom:1em"><p><a href="{}">Job {}</a> · {} · {} · {} · {} · '
+            '<div class="admin-job"><p><a href="{}">Job {}</a> · {} · {} · {} · {} · '
             "refiner {} · banned hashtags removed: {}</p>{}<ul>{}</ul><ol>{}</ol></div>",
             url,
             generation.pk,

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
 
 from captions.admin.decisions import Decision, as_action
 from captions.models import AccountStanding
@@ -64,6 +65,24 @@ if admin.site.is_registered(User):
 class ModeratedUserAdmin(UserAdmin):
     list_display = (*UserAdmin.list_display, "is_active", "ban_reason")
     actions = [as_action(BAN), as_action(UNBAN)]
+
+    # A moderator may ban and set quotas; only a superuser may touch staff accounts, passwords
+    # and permissions, or a moderator could make themselves a superuser.
+    PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return fields if request.user.is_superuser else (*fields, *self.PRIVILEGE_FIELDS)
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and (obj.is_staff or obj.is_superuser) and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def user_change_password(self, request, id, form_url=""):
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
 
     def get_inlines(self, request, obj):
         return (*super().get_inlines(request, obj), AccountStandingInline) if obj else ()

@@ -3,16 +3,18 @@ from django.core.files.storage import FileSystemStorage, default_storage
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.views.decorators.http import require_GET
 
+from captions.accounts.two_factor import staff_with_two_factor
 from captions.selectors import photo_get_for_media
 
 
 @login_required
 @require_GET
 def photo_media(request, uuid, kind: str):
-    """Serve a photo or its thumbnail to its owner (or staff). With S3 storage,
+    """Serve a photo or its thumbnail to its owner (or a moderator). With S3 storage,
     redirect to a short-lived signed URL instead of streaming."""
-    photo = photo_get_for_media(user=request.user, uuid=uuid)
-    if photo.is_hidden and not request.user.is_staff:
+    moderator = media_moderator(request)
+    photo = photo_get_for_media(user=request.user, uuid=uuid, moderator=moderator)
+    if photo.is_hidden and not moderator:
         raise Http404("Removed by a moderator.")
     field = photo.image if kind == "image" else photo.thumbnail
     if not _is_local():
@@ -28,6 +30,12 @@ def photo_media(request, uuid, kind: str):
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+def media_moderator(request) -> bool:
+    """Staff may see other people's photos only with the permission to view photos (the
+    "moderator" group has it), from a two-factor session, as in the admin."""
+    return staff_with_two_factor(request) and request.user.has_perm("captions.view_photo")
 
 
 def _is_local() -> bool:

@@ -5,6 +5,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from captions.accounts.throttling import rate_limited
+from captions.accounts.verification import email_verified_when_mandatory
 from captions.forms import GenerationOptionsForm, ReportForm, UploadForm
 from captions.models import Generation
 from captions.selectors import generation_latest, photo_get_for_user, photos_for_user
@@ -53,6 +55,8 @@ def photo_list(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@email_verified_when_mandatory
+@rate_limited("upload")
 def photo_upload(request):
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -123,6 +127,8 @@ def photo_status(request, uuid):
 
 @login_required
 @require_POST
+@email_verified_when_mandatory
+@rate_limited("regenerate")
 def photo_regenerate(request, uuid):
     photo = photo_get_for_user(user=request.user, uuid=uuid)
     form = GenerationOptionsForm(request.POST)

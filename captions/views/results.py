@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from captions.accounts.throttling import rate_limited
 from captions.forms import ReportForm
 from captions.selectors import generation_latest, photo_get_for_user, suggestion_get_for_user
 from captions.services.moderation import report_create
@@ -27,6 +28,7 @@ def suggestion_favourite(request, pk: int):
 
 @login_required
 @require_POST
+@rate_limited("report")
 def photo_report(request, uuid):
     photo = photo_get_for_user(user=request.user, uuid=uuid)
     form = ReportForm(request.POST)

@@ -1,34 +1,9 @@
 from pathlib import Path
 
-import pytest
-from django.contrib.auth.models import Permission
-from django.db.models import Q
-from django.test import Client
-
 from captions.models import Generation, ModelCaption, Photo
-from tests.factories import GenerationFactory, ModelCaptionFactory, SuggestionFactory, UserFactory
+from tests.factories import GenerationFactory, ModelCaptionFactory, SuggestionFactory
 
 PHOTOS = Path(__file__).resolve().parent.parent / "photos"
-
-
-@pytest.fixture
-def moderator(db):
-    """Staff with the permissions a moderator gets: everything in this app, users' view and change."""
-    user = UserFactory(username="mia", is_staff=True)
-    user.user_permissions.set(
-        Permission.objects.filter(
-            Q(content_type__app_label="captions")
-            | Q(content_type__app_label="auth", codename__in=["view_user", "change_user"])
-        )
-    )
-    return user
-
-
-@pytest.fixture
-def moderator_client(moderator):
-    client = Client()
-    client.force_login(moderator, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def stored_photo(owner, name: str = "cat") -> Photo:

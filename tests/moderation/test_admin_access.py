@@ -5,6 +5,8 @@ from urllib.parse import urlsplit
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.test import Client
 from django.urls import reverse
 
 from captions.models import BannedHashtag, ModerationAction, Photo, Report
@@ -135,3 +137,63 @@ def test_the_audit_trail_is_read_only_even_for_moderators(objects, moderator_cli
     )
     assert ModerationAction.objects.filter(pk=pk, reason="").exists()
     assert response.status_code in (200, 302)
+
+
+# Permissions, not flags: what staff may see is what their permissions say, from a two-factor session
+
+
+@pytest.mark.django_db
+def test_staff_without_permissions_see_nothing_on_any_admin_url(objects, staff_client):
+    before = (Photo.objects.filter(hidden_at__isnull=False).count(), ModerationAction.objects.count())
+    index = staff_client.get(reverse("admin:index"))
+    assert index.status_code == 200
+    assert index.context["app_list"] == []
+    for url in admin_urls(objects)[1:]:
+        assert staff_client.get(url, follow=True).status_code in (403, 404), url
+        response = staff_client.post(url, {"confirm": "yes", "reason": "x"}, follow=True)
+        assert response.status_code in (403, 404), url
+    assert (Photo.objects.filter(hidden_at__isnull=False).count(), ModerationAction.objects.count()) == before
+
+
+@pytest.mark.django_db
+def test_a_moderator_session_without_the_second_factor_is_sent_to_the_admin_login(objects, moderator):
+    client = Client()
+    client.force_login(moderator, backend="django.contrib.auth.backends.ModelBackend")  # password only
+    for url in admin_urls(objects):
+        assert_sent_to_admin_login(client.get(url), url)
+
+
+@pytest.mark.django_db
+def test_the_moderator_group_holds_the_moderation_permissions_and_no_more():
+    group = Group.objects.get(name="moderator")
+    codenames = {(p.content_type.app_label, p.codename) for p in group.permissions.all()}
+    photos = {("captions", f"{action}_photo") for action in ("view", "change", "delete")}
+    assert photos <= codenames
+    assert ("captions", "view_moderationqueueitem") in codenames
+    assert {("auth", "view_user"), ("auth", "change_user")} <= codenames
+    assert not {app for app, _ in codenames} - {"captions", "auth"}
+    assert {code for app, code in codenames if app == "auth"} == {"view_user", "change_user"}
+
+
+@pytest.mark.django_db
+def test_a_moderator_cannot_make_themselves_or_anyone_a_superuser(moderator, moderator_client, alice):
+    url = reverse("admin:auth_user_change", args=[alice.pk])
+    form = moderator_client.get(url).context["adminform"].form
+    assert not {"is_superuser", "is_staff", "groups", "user_permissions"} & set(form.fields)
+    own = reverse("admin:auth_user_change", args=[moderator.pk])
+    data = {"username": "mia", "is_superuser": "on", "is_staff": "on", "date_joined_0": "2026-01-01"}
+    moderator_client.post(own, data)
+    moderator.refresh_from_db()
+    assert not moderator.is_superuser
+
+
+@pytest.mark.django_db
+def test_a_moderator_cannot_change_staff_accounts_or_anyones_password(moderator_client, alice):
+    root = get_user_model().objects.create_superuser("root", "root@example.com", "x" * 20)
+    change = moderator_client.post(reverse("admin:auth_user_change", args=[root.pk]), {"username": "owned"})
+    assert change.status_code == 403
+    for user in (root, alice):
+        url = reverse("admin:auth_user_password_change", args=[user.pk])
+        assert moderator_client.post(url, {"password1": "p" * 20, "password2": "p" * 20}).status_code == 403
+    root.refresh_from_db()
+    assert root.username == "root" and root.check_password("x" * 20)

@@ -41,8 +41,8 @@ def test_ban_asks_for_a_reason_first(moderator_client, alice):
 @pytest.mark.django_db
 def test_banned_user_cannot_log_in(moderator_client, alice, client):
     ban(moderator_client, alice)
-    response = client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
-    assert response.status_code == 200
+    response = client.post(reverse("login"), {"login": "alice", "password": PASSWORD})
+    assert response["Location"] == reverse("account_inactive")
     assert "_auth_user_id" not in client.session
     assert client.get(reverse("captions:photo_list"))["Location"].startswith(reverse("login"))
 
@@ -111,7 +111,7 @@ def test_unban_lets_the_user_log_in_again_and_is_audited(moderator_client, alice
     standing = AccountStanding.objects.get(user=alice)
     assert standing.banned_at is None and standing.ban_reason == ""
     assert ModerationAction.objects.get(action="user_unban").reason == "appeal"
-    client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
+    client.post(reverse("login"), {"login": "alice", "password": PASSWORD})
     assert client.session["_auth_user_id"] == str(alice.pk)
 
 

@@ -3,6 +3,7 @@
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -199,11 +200,25 @@ def test_missing_file_is_a_404_not_an_error(alice_client, photo):
 
 
 @pytest.mark.django_db
-def test_staff_can_fetch_any_thumbnail_to_moderate_it(staff_client, photo):
-    response = staff_client.get(url("photo_thumbnail", photo))
+def test_moderator_can_fetch_any_thumbnail_to_moderate_it(moderator_client, photo):
+    response = moderator_client.get(url("photo_thumbnail", photo))
     assert response.status_code == 200
     assert response["Content-Type"] == "image/jpeg"
     assert response["Cache-Control"].startswith("private")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["photo_image", "photo_thumbnail"])
+def test_staff_without_the_permission_get_404_for_other_peoples_photos(staff_client, photo, kind):
+    assert staff_client.get(url(kind, photo)).status_code == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["photo_image", "photo_thumbnail"])
+def test_moderator_without_two_factor_session_gets_404(moderator, photo, kind):
+    client = Client()
+    client.force_login(moderator, backend="django.contrib.auth.backends.ModelBackend")  # password only
+    assert client.get(url(kind, photo)).status_code == 404
 
 
 @pytest.mark.django_db
@@ -256,8 +271,8 @@ def test_hidden_photo_cannot_be_generated_again(alice_client, hidden):
 
 
 @pytest.mark.django_db
-def test_staff_still_see_a_hidden_photo_to_review_it(staff_client, hidden):
-    assert staff_client.get(url("photo_thumbnail", hidden)).status_code == 200
+def test_moderator_still_sees_a_hidden_photo_to_review_it(moderator_client, hidden):
+    assert moderator_client.get(url("photo_thumbnail", hidden)).status_code == 200
 
 
 # S3 storage
