@@ -123,3 +123,25 @@ def generation_results(generation: Generation) -> dict:
         "suggestions": suggestions,
         "step": _STEP.get(generation.status, 4),
     }
+
+
+# --- API reads ------------------------------------------------------------------------------------
+
+
+def generation_get_for_user(*, user, pk) -> Generation:
+    """The user's job with its results loaded, or 404 — the same for a missing job and another user's."""
+    try:
+        return (
+            Generation.objects.select_related("photo")
+            .prefetch_related(
+                Prefetch("model_captions", queryset=ModelCaption.objects.order_by("source")),
+                Prefetch("suggestions", queryset=Suggestion.objects.order_by("position")),
+            )
+            .get(pk=pk, photo__owner=user)
+        )
+    except (Generation.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No such job.") from exc
+
+
+def generations_for_photo(*, photo: Photo) -> QuerySet[Generation]:
+    return Generation.objects.filter(photo=photo).order_by("-created_at", "-id")

@@ -9,3 +9,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("captions.urls")),
 ]
+
+# --- API -----------------------------------------------------------------------------------------
+urlpatterns.insert(0, path("api/", include("captions.api.urls")))
