@@ -285,7 +285,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": ["captions.api.throttling.ApiUserThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["captions.api.parsers.BoundedJSONParser"],
+    "DEFAULT_PARSER_CLASSES": [
+        "captions.api.parsers.BoundedJSONParser",
+        "captions.api.parsers.BoundedFormParser",
+        "captions.api.parsers.BoundedMultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "captions.api.problems.problem_exception_handler",
     "UNICODE_JSON": True,

@@ -7,7 +7,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 
 from captions.api.problems import ContentTooLarge
 
-JSON_BODY_MAX_BYTES = 64 * 1024
+JSON_BODY_MAX_BYTES = 64 * 1024  # Any body but an upload's.
 FIELDS_ALLOWANCE_BYTES = 1024 * 1024  # Form fields and multipart framing around the files.
 
 
@@ -33,6 +33,14 @@ def _check_length(parser_context, limit: int) -> None:
 class UploadMultiPartParser(MultiPartParser):
     def parse(self, stream, media_type=None, parser_context=None):
         _check_length(parser_context, upload_body_limit())
+        return super().parse(stream, media_type, parser_context)
+
+
+class BoundedMultiPartParser(MultiPartParser):
+    """Multipart bodies where no files are expected (the site's own forms send them)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        _check_length(parser_context, JSON_BODY_MAX_BYTES)
         return super().parse(stream, media_type, parser_context)
 
 

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from captions.api import serializers as s
 from captions.api.idempotency import idempotent
 from captions.api.pagination import NewestFirstCursorPagination
-from captions.api.parsers import BoundedFormParser, BoundedJSONParser, UploadMultiPartParser
+from captions.api.parsers import UploadMultiPartParser
 from captions.api.problems import Problem, form_problem
 from captions.forms import GenerationOptionsForm, UploadForm
 from captions.selectors import (
@@ -195,7 +195,6 @@ class PhotoResource(APIView):
 
 
 class PhotoRuns(APIView):
-    parser_classes = [BoundedJSONParser, BoundedFormParser]
 
     @extend_schema(
         operation_id="photos_runs_create",
