@@ -17,7 +17,9 @@ def upload_body_limit() -> int:
 
 
 def _size_text(n: int) -> str:
-    return f"{n / (1024 * 1024):.0f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.0f} KB"
+    return f"{n / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
 
 
 def _check_length(parser_context, limit: int) -> None:

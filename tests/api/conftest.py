@@ -51,7 +51,7 @@ def anon_api() -> APIClient:
 @pytest.fixture
 def finished_job(alice):
     """Alice's photo with a finished job: two captions, tags and three variants."""
-    photo = photo_for(alice, name="beach.jpg")
+    photo = photo_for(alice, name="beach.jpg", color=(230, 190, 60))
     job = GenerationFactory(photo=photo, platform="instagram", variants=3)
     ModelCaptionFactory(
         generation=job, source="blip", text="a dog on a beach", seconds=0.41, model_name="blip"
