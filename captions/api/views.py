@@ -195,7 +195,6 @@ class PhotoResource(APIView):
 
 
 class PhotoRuns(APIView):
-
     @extend_schema(
         operation_id="photos_runs_create",
         summary="Generate again with other options",
