@@ -19,7 +19,7 @@ from captions.api import serializers as s
 from captions.api.idempotency import idempotent
 from captions.api.pagination import NewestFirstCursorPagination
 from captions.api.parsers import UploadMultiPartParser
-from captions.api.problems import Problem, form_problem
+from captions.api.problems import PROBLEM_CONTENT_TYPE, Problem, form_problem
 from captions.forms import GenerationOptionsForm, UploadForm
 from captions.selectors import (
     generation_get_for_user,
@@ -57,7 +57,8 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 
 def _problems(*statuses: int) -> dict:
     return {
-        status: OpenApiResponse(s.ProblemSerializer, description="Problem details") for status in statuses
+        (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(s.ProblemSerializer, description="Problem details")
+        for status in statuses
     }
 
 
