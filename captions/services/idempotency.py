@@ -62,16 +62,19 @@ def idempotency_begin(*, user, key: str, fingerprint: str) -> IdempotentRequest 
     key = idempotency_key_check(key)
     now = timezone.now()
     IdempotentRequest.objects.filter(user=user, key=key, created_at__lt=now - KEY_LIFETIME).delete()
-    try:
-        with transaction.atomic():
-            return IdempotentRequest.objects.create(
-                user=user, key=key, fingerprint=fingerprint, locked_at=now
-            )
-    except IntegrityError:
-        pass
-    held = IdempotentRequest.objects.filter(user=user, key=key).first()
-    if held is None:  # Finished and let go (a refused request) between our insert and this read.
-        return idempotency_begin(user=user, key=key, fingerprint=fingerprint)
+    held = None
+    for _ in range(3):  # The holder may let the key go between our insert and our read.
+        try:
+            with transaction.atomic():
+                return IdempotentRequest.objects.create(
+                    user=user, key=key, fingerprint=fingerprint, locked_at=now
+                )
+        except IntegrityError:
+            held = IdempotentRequest.objects.filter(user=user, key=key).first()
+            if held is not None:
+                break
+    if held is None:
+        raise IdempotencyRefused("This Idempotency-Key is busy: retry in a moment.", status=409)
     if held.fingerprint != fingerprint:
         raise IdempotencyRefused(
             "This Idempotency-Key was already used with other parameters: use a new key for a new request.",

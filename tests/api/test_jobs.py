@@ -163,6 +163,6 @@ def test_an_unexpected_error_is_a_500_problem_without_details(alice_api, monkeyp
     def broken(**kwargs):
         raise RuntimeError("database on fire: secret internals")
 
-    monkeypatch.setattr("captions.api.views.quota_status", broken)
+    monkeypatch.setattr("captions.api.views.account.quota_status", broken)
     body = assert_problem(alice_api.get(reverse("api:me")), 500, "Something went wrong on our side.")
     assert "secret" not in str(body)
