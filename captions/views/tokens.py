@@ -11,29 +11,34 @@ from captions.forms import TokenCreateForm
 from captions.models import PersonalAccessToken
 from captions.services.tokens import TokenRefused, token_create, token_revoke, tokens_for_user
 
+# The new token waits in the (server-side) session for the one page view that shows it.
+NEW_TOKEN_SESSION_KEY = "captions.new_api_token"
+
 
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def token_list(request):
     form = TokenCreateForm(request.POST or None)
-    new_token = None
-    status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
-                _, new_token = token_create(
+                _, raw = token_create(
                     user=request.user,
                     name=form.cleaned_data["name"],
                     expires_in_days=form.cleaned_data["expires_in_days"],
                 )
             except TokenRefused as exc:
                 form.add_error(None, exc.message)
-        if new_token is None:
-            status = 400
-        else:
-            # Shown on this response only, never stored or redirected with.
-            form = TokenCreateForm()
+            else:
+                # Redirect, so reloading the page cannot make a second token.
+                request.session[NEW_TOKEN_SESSION_KEY] = raw
+                return redirect("captions:token_list")
+        return _render(request, form, new_token=None, status=400)
+    return _render(request, form, new_token=request.session.pop(NEW_TOKEN_SESSION_KEY, None))
+
+
+def _render(request, form, *, new_token, status=200):
     context = {
         "form": form,
         "tokens": tokens_for_user(user=request.user),

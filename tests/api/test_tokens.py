@@ -30,15 +30,17 @@ def test_anonymous_is_sent_to_log_in(anon_client):
 
 
 def test_a_new_token_is_shown_once_and_only_its_hash_is_stored(alice_client, alice):
-    response = create(alice_client)
-    assert response.status_code == 200
-    assert response["Cache-Control"].startswith("max-age=0")
+    created = create(alice_client)
+    assert created.status_code == 302 and created["Location"] == PAGE  # Reloading makes no second one.
+    response = alice_client.get(PAGE)
+    assert "no-store" in response["Cache-Control"]
     page = response.content.decode()
     [raw] = set(TOKEN_RE.findall(page))
     token = PersonalAccessToken.objects.get()
     assert token.user == alice and token.name == "my scheduler"
     assert raw.startswith(f"ihg_{token.prefix}_")
     assert token.secret_hash == hashlib.sha256(raw.split("_", 2)[2].encode()).hexdigest()
+    assert raw not in str(dict(alice_client.session))  # Gone from the session once shown.
     assert raw.split("_", 2)[2] not in str(PersonalAccessToken.objects.values().get())
     assert timedelta(days=29) < token.expires_at - timezone.now() <= timedelta(days=30)
     # Shown once: the list shows only the prefix from now on.
@@ -47,7 +49,8 @@ def test_a_new_token_is_shown_once_and_only_its_hash_is_stored(alice_client, ali
 
 
 def test_the_new_token_works_at_once(alice_client):
-    raw = TOKEN_RE.search(create(alice_client).content.decode()).group(0)
+    create(alice_client)
+    raw = TOKEN_RE.search(alice_client.get(PAGE).content.decode()).group(0)
     assert client_with(raw).get(reverse("api:me")).json()["username"] == "alice"
 
 
@@ -69,7 +72,7 @@ def test_bad_input_says_why_and_makes_nothing(alice_client, name, expires, messa
     response = create(alice_client, name=name, expires=expires)
     assert response.status_code == 400
     assert message in response.content.decode()
-    assert not TOKEN_RE.search(response.content.decode())
+    assert not TOKEN_RE.search(response.content.decode() + alice_client.get(PAGE).content.decode())
     assert not PersonalAccessToken.objects.exists()
 
 
