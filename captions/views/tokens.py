@@ -12,7 +12,7 @@ from captions.models import PersonalAccessToken
 from captions.services.tokens import TokenRefused, token_create, token_revoke, tokens_for_user
 
 # The new token waits in the (server-side) session for the one page view that shows it.
-NEW_TOKEN_SESSION_KEY = "captions.new_api_token"
+NEW_TOKEN_SESSION_KEY = "captions.new_api_token"  # noqa: S105 (a session key name)
 
 
 @never_cache
