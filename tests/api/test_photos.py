@@ -301,3 +301,15 @@ def test_removed_photos_results_and_actions_are_refused(alice_api, hidden):
     assert_problem(alice_api.post(favourite), 403, message, "photo_removed")
     assert Generation.objects.count() == 1
     assert not hidden.suggestions.filter(is_favourite=True).exists()
+
+
+def test_history_and_job_reads_take_a_fixed_number_of_queries(
+    alice_api, alice, finished_job, django_assert_max_num_queries
+):
+    for i in range(6):
+        GenerationFactory(photo=photo_for(alice, name=f"n{i}.jpg"))
+    # The token, the ban check and its last use, then one query per kind of row, never one per photo.
+    with django_assert_max_num_queries(4):
+        assert len(alice_api.get(PHOTOS).json()["results"]) == 7
+    with django_assert_max_num_queries(5):
+        assert len(alice_api.get(reverse("api:job", kwargs={"pk": finished_job.pk})).json()["variants"]) == 3
