@@ -110,3 +110,23 @@ def token_authenticate(*, raw: str) -> PersonalAccessToken:
         ).update(last_used_at=now)
         token.last_used_at = now
     return token
+
+
+TOKEN_REVOKE = "token_revoke"  # noqa: S105 (an audit-trail action name)
+
+
+def tokens_revoke_by_staff(*, token_ids, actor, reason: str) -> int:
+    """A moderator revokes tokens (say, one seen leaked); the audit trail says who and why.
+    Returns how many were still active."""
+    from captions.services.moderation import audit_record, reason_clean
+
+    reason = reason_clean(reason, required=True, what="revoke a token")[:300]
+    with transaction.atomic():
+        tokens = list(
+            PersonalAccessToken.objects.select_for_update()
+            .filter(pk__in=list(token_ids), revoked_at__isnull=True)
+            .order_by("pk")
+        )
+        PersonalAccessToken.objects.filter(pk__in=[t.pk for t in tokens]).update(revoked_at=timezone.now())
+        audit_record(actor=actor, action=TOKEN_REVOKE, targets=tokens, reason=reason, message="Revoked.")
+    return len(tokens)
