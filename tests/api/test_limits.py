@@ -221,3 +221,15 @@ def test_upload_answers_202_while_the_broker_is_down_and_keeps_the_jobs(alice_ap
     job = Generation.objects.get()
     assert response.json()["photos"][0]["job"]["id"] == job.pk
     assert job.status == "queued"  # Recorded; sent once the broker answers.
+
+
+def test_quota_used_up_between_check_and_start_keeps_the_photo_and_says_why(alice_api, alice, monkeypatch):
+    # Another request takes the last of the quota after this one's check passed.
+    AccountStanding.objects.create(user=alice, daily_quota=0)
+    monkeypatch.setattr("captions.api.views.photos.generation_check_allowed", lambda **kwargs: None)
+    response = upload(alice_api)
+    assert response.status_code == 202
+    body = response.json()
+    assert body["notice"].startswith("Photos saved, but no captions yet: Daily limit reached")
+    assert body["photos"][0]["job"] is None
+    assert Photo.objects.count() == 1 and Generation.objects.count() == 0

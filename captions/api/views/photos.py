@@ -87,7 +87,7 @@ class PhotoCollection(APIView):
         if outcome.rejected and not outcome.created:
             detail = "; ".join(f"{r['name']}: {r['detail']}" for r in rejected)
             raise Problem(detail, status=400, code="upload_rejected", rejected=rejected)
-        jobs, notice = {}, None
+        started, notice = [], None
         if outcome.created:
             try:
                 started = jobs_start(
@@ -99,10 +99,9 @@ class PhotoCollection(APIView):
                 )
             except Problem as exc:  # Another request used the last of the quota meanwhile.
                 notice = f"Photos saved, but no captions yet: {exc.detail}"
-            else:
-                jobs = {job.photo_id: job for job in started} if started else {}
-        for photo in outcome.created + outcome.duplicates:
-            if photo.pk not in jobs and not (notice and photo in outcome.created):
+        jobs = {job.photo_id: job for job in started or []}
+        for photo in outcome.duplicates if notice else outcome.created + outcome.duplicates:
+            if photo.pk not in jobs:  # A repeat's latest job, or one recorded while the broker was down.
                 jobs[photo.pk] = generation_latest(photo=photo)
         context = {
             "request": request,
