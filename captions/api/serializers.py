@@ -11,8 +11,8 @@ from rest_framework import serializers
 
 from captions import platforms
 from captions.backends.base import Suggestion as SuggestionData
-from captions.models import Generation, ModelCaption, Photo, Platform, Source, Suggestion, Tone
-from captions.platforms import LANGUAGES
+from captions.forms import GenerationOptionsForm, UploadForm
+from captions.models import Generation, ModelCaption, Photo, Source, Suggestion
 
 # The sources a person sees; the safety check is for moderators only.
 SHOWN_SOURCES = (Source.BLIP, Source.VIT_GPT2, Source.TAGGER)
@@ -28,11 +28,18 @@ def _absolute(context: dict, name: str, **kwargs) -> str:
 # Input (documentation of the forms that check it)
 
 
+_FORM = GenerationOptionsForm.base_fields
+
+
 class GenerationOptionsSerializer(serializers.Serializer):
-    platform = serializers.ChoiceField(choices=Platform.choices, default=Platform.INSTAGRAM)
-    tone = serializers.ChoiceField(choices=Tone.choices, default=Tone.CASUAL)
-    variants = serializers.IntegerField(min_value=1, max_value=5, default=3)
-    language = serializers.ChoiceField(choices=LANGUAGES, default="en")
+    platform = serializers.ChoiceField(choices=_FORM["platform"].choices, default=_FORM["platform"].initial)
+    tone = serializers.ChoiceField(choices=_FORM["tone"].choices, default=_FORM["tone"].initial)
+    variants = serializers.IntegerField(
+        min_value=_FORM["variants"].min_value,
+        max_value=_FORM["variants"].max_value,
+        default=_FORM["variants"].initial,
+    )
+    language = serializers.ChoiceField(choices=_FORM["language"].choices, default=_FORM["language"].initial)
 
 
 class UploadRequestSerializer(GenerationOptionsSerializer):
@@ -40,7 +47,7 @@ class UploadRequestSerializer(GenerationOptionsSerializer):
         child=serializers.FileField(),
         min_length=1,
         max_length=settings.UPLOAD_MAX_FILES,
-        help_text="One to ten files, the field repeated: JPEG, PNG, WebP or GIF, 20 MB each.",
+        help_text=f"{UploadForm.base_fields['photos'].help_text} Repeat the field for each file.",
     )
 
 
@@ -236,16 +243,21 @@ class JobSerializer(JobSummarySerializer):
 
 
 def _source_result(source: Source, row: ModelCaption | None) -> dict:
-    ok = row is not None and row.status == ModelCaption.Status.OK
+    if row is None:
+        return {
+            "source": source.value, "label": source.label, "status": "pending", "text": None,
+            "tags": [], "model": None, "seconds": None, "error": None,
+        }  # fmt: skip
+    ok = row.status == ModelCaption.Status.OK
     return {
         "source": source.value,
         "label": source.label,
-        "status": "pending" if row is None else row.status,
-        "text": (row.text if ok and source != Source.TAGGER else None),
-        "tags": (row.tags if ok and source == Source.TAGGER else []),
-        "model": row.model_name or None if row else None,
-        "seconds": row.seconds if row else None,
-        "error": row.error or None if row else None,
+        "status": row.status,
+        "text": row.text if ok and source != Source.TAGGER else None,
+        "tags": row.tags if ok and source == Source.TAGGER else [],
+        "model": row.model_name or None,
+        "seconds": row.seconds,
+        "error": row.error or None,
     }
 
 
