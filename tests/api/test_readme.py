@@ -32,7 +32,7 @@ def run(command: str, cwd: Path, **env: str) -> str:
     done = subprocess.run(
         ["bash", "-c", command],
         cwd=cwd,
-        env={"PATH": "/usr/bin:/bin", **env},
+        env={"PATH": f"{Path(shutil.which('curl')).parent}:/usr/bin:/bin", **env},
         capture_output=True,
         text=True,
         timeout=60,
