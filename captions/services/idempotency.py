@@ -61,7 +61,8 @@ def idempotency_begin(*, user, key: str, fingerprint: str) -> IdempotentRequest 
     key was used for other parameters or its first request is still running."""
     key = idempotency_key_check(key)
     now = timezone.now()
-    IdempotentRequest.objects.filter(user=user, key=key, created_at__lt=now - KEY_LIFETIME).delete()
+    # Keys last a day: the user's older ones go now, so the table holds about a day of requests.
+    IdempotentRequest.objects.filter(user=user, created_at__lt=now - KEY_LIFETIME).delete()
     held = None
     for _ in range(3):  # The holder may let the key go between our insert and our read.
         try:

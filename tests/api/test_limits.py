@@ -190,6 +190,8 @@ def test_keys_are_per_user_and_expire_after_a_day(alice_api, bob_api, finished_j
     )
     assert again.status_code == 202 and not again.has_header("Idempotent-Replayed")
     assert Generation.objects.filter(tone="poetic").count() == 2
+    # Alice's expired keys went when she used one again; Bob's wait for his next keyed request.
+    assert sorted(IdempotentRequest.objects.values_list("user__username", flat=True)) == ["alice", "bob"]
 
 
 def test_an_unreadable_key_is_400(alice_api, finished_job):
