@@ -260,11 +260,8 @@ def test_owner_gets_the_bytes_privately(alice_api, finished_job, kind, size):
     assert image.size == size
 
 
-def test_with_s3_the_owner_is_redirected_to_a_short_lived_signed_url(alice_api, alice, settings):
-    from tests.views.test_access import s3_photo, s3_storage
-
-    s3_storage.__wrapped__(settings)
-    photo = s3_photo.__wrapped__(alice)
+def test_with_s3_the_owner_is_redirected_to_a_short_lived_signed_url(alice_api, s3_storage, s3_photo):
+    photo = s3_photo
     response = alice_api.get(reverse("api:photo_image", kwargs={"uuid": photo.uuid}))
     assert response.status_code == 302
     target = urlsplit(response["Location"])
@@ -313,3 +310,9 @@ def test_history_and_job_reads_take_a_fixed_number_of_queries(
         assert len(alice_api.get(PHOTOS).json()["results"]) == 7
     with django_assert_max_num_queries(5):
         assert len(alice_api.get(reverse("api:job", kwargs={"pk": finished_job.pk})).json()["variants"]) == 3
+
+
+def test_with_s3_other_user_gets_404_and_no_signed_url(bob_api, s3_storage, s3_photo):
+    response = bob_api.get(reverse("api:photo_image", kwargs={"uuid": s3_photo.uuid}))
+    assert_problem(response, 404, "No such photo.")
+    assert "Signature" not in response.content.decode() and not response.has_header("Location")
