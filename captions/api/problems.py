@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
 from django.urls import Resolver404, resolve
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
@@ -39,6 +39,22 @@ class Problem(exceptions.APIException):
 class ContentTooLarge(Problem):
     def __init__(self, detail: str):
         super().__init__(detail, status=413, code="content_too_large")
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details."""
+
+    type = serializers.CharField(default="about:blank")
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    code = serializers.CharField(help_text="A stable word for programs, e.g. quota_exceeded.")
+    instance = serializers.CharField(required=False)
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Invalid input: each field's messages.",
+    )
 
 
 def problem_body(*, status: int, detail: str, code: str, instance: str = "", **members) -> dict:

@@ -314,19 +314,3 @@ class MeSerializer(serializers.Serializer):
     ai_enabled = serializers.BooleanField(help_text="False when staff turned generation off for you.")
     quota = QuotaSerializer()
     token = TokenInfoSerializer(allow_null=True, help_text="The token this request used, if any.")
-
-
-class ProblemSerializer(serializers.Serializer):
-    """RFC 9457 problem details."""
-
-    type = serializers.CharField(default="about:blank")
-    title = serializers.CharField()
-    status = serializers.IntegerField()
-    detail = serializers.CharField()
-    code = serializers.CharField(help_text="A stable word for programs, e.g. quota_exceeded.")
-    instance = serializers.CharField(required=False)
-    errors = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        required=False,
-        help_text="Invalid input: each field's messages.",
-    )

@@ -8,8 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
-from captions.api import serializers as s
-from captions.api.problems import PROBLEM_CONTENT_TYPE, Problem
+from captions.api.problems import PROBLEM_CONTENT_TYPE, Problem, ProblemSerializer
 from captions.forms import GenerationOptionsForm
 from captions.services.generations import GenerationOptions, GenerationRefused
 from captions.services.quota import quota_retry_after, quota_status
@@ -29,7 +28,7 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 
 def problem_responses(*statuses: int) -> dict:
     return {
-        (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(s.ProblemSerializer, description="Problem details")
+        (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(ProblemSerializer, description="Problem details")
         for status in statuses
     }
 
