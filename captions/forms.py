@@ -53,3 +53,23 @@ class ReportForm(forms.ModelForm):
         model = Report
         fields = ("reason", "note")
         widgets = {"note": forms.TextInput(attrs={"placeholder": "What is wrong? (optional)"})}
+
+
+class TokenCreateForm(forms.Form):
+    """A new personal access token (see captions.services.tokens)."""
+
+    name = forms.CharField(max_length=80, help_text="What it is for, e.g. “my scheduler”.")
+    expires_in_days = forms.TypedChoiceField(
+        label="Expires",
+        choices=[
+            ("7", "in 7 days"),
+            ("30", "in 30 days"),
+            ("90", "in 90 days"),
+            ("365", "in a year"),
+            ("", "never"),
+        ],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        initial="90",
+    )

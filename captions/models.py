@@ -311,3 +311,53 @@ class ModerationQueueItem(Photo):
         ordering = ["flagged_at", "id"]
         verbose_name = "moderation queue item"
         verbose_name_plural = "moderation queue"
+
+
+# --- API: personal access tokens and idempotent requests -----------------------------------------
+
+
+class PersonalAccessToken(models.Model):
+    """A secret a person gives a script to use the API as themselves.
+
+    Only a SHA-256 of the secret is stored: it has 190 random bits, so a slow
+    password hash would add nothing but latency. ``prefix`` is the public part
+    of the token, used to find the row; see captions.services.tokens.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=80, help_text="What the token is for, in its owner's words.")
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "personal access token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class IdempotentRequest(models.Model):
+    """An API request made with an ``Idempotency-Key``: while it runs, and then
+    the response it got, so a retry with the same key gets that response again
+    instead of doing the work twice. See captions.services.idempotency."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="Of the method, path and parameters.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    locked_at = models.DateTimeField(help_text="When the request holding the key started.")
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotent_request_key_unique")]
+        indexes = [models.Index(fields=["created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.response_status or 'running'})"

@@ -151,3 +151,25 @@ def generation_waiting_note(generation: Generation, *, now=None) -> str:
     if generation.status == Generation.Status.REFINING and seconds >= SLOW_STEP_SECONDS:
         return f"Still writing — the language model is taking a while, {seconds} s so far."
     return ""
+
+
+# --- API reads ------------------------------------------------------------------------------------
+
+
+def generation_get_for_user(*, user, pk) -> Generation:
+    """The user's job with its results loaded, or 404 — the same for a missing job and another user's."""
+    try:
+        return (
+            Generation.objects.select_related("photo")
+            .prefetch_related(
+                Prefetch("model_captions", queryset=ModelCaption.objects.order_by("source")),
+                Prefetch("suggestions", queryset=Suggestion.objects.order_by("position")),
+            )
+            .get(pk=pk, photo__owner=user)
+        )
+    except (Generation.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No such job.") from exc
+
+
+def generations_for_photo(*, photo: Photo) -> QuerySet[Generation]:
+    return Generation.objects.filter(photo=photo).order_by("-created_at", "-id")

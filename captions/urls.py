@@ -1,6 +1,6 @@
 from django.urls import path
 
-from captions.views import media, photos, results
+from captions.views import media, photos, results, tokens
 
 app_name = "captions"
 
@@ -15,4 +15,7 @@ urlpatterns = [
     path("photos/<uuid:uuid>/image/", media.photo_media, {"kind": "image"}, name="photo_image"),
     path("photos/<uuid:uuid>/thumbnail/", media.photo_media, {"kind": "thumbnail"}, name="photo_thumbnail"),
     path("suggestions/<int:pk>/favourite/", results.suggestion_favourite, name="suggestion_favourite"),
+    # API tokens
+    path("settings/tokens/", tokens.token_list, name="token_list"),
+    path("settings/tokens/<int:pk>/revoke/", tokens.token_revoke_view, name="token_revoke"),
 ]

@@ -405,3 +405,48 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# --- API (captions.api): Django REST framework, OpenAPI 3 by drf-spectacular -----------------------
+INSTALLED_APPS += ["rest_framework", "drf_spectacular", "drf_spectacular_sidecar"]
+# Requests per user per period (second, minute, hour or day) before 429 with Retry-After.
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="120/minute")
+# The API rate limit counts in this cache; with several web processes they must share one (Redis).
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First, so an anonymous request gets 401 with WWW-Authenticate: Bearer.
+        "captions.api.authentication.PersonalTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",  # Enforces CSRF.
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["captions.api.throttling.ApiUserThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "captions.api.parsers.BoundedJSONParser",
+        "captions.api.parsers.BoundedFormParser",
+        "captions.api.parsers.BoundedMultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "captions.api.problems.problem_exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Image Hashtag Generator API",
+    "DESCRIPTION": (
+        "Photos in; captions from two vision models, object tags and ready-to-post captions with "
+        "hashtags out. Authenticate with a personal access token: `Authorization: Bearer ihg_…`. "
+        "Errors are RFC 9457 problem details (application/problem+json)."
+    ),
+    "VERSION": "1",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "captions.models.Generation.Status",
+        "SourceStatusEnum": "captions.api.serializers.SOURCE_STATUSES",
+    },
+    # The docs page works offline: Swagger UI is served from the installed sidecar package.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}

@@ -23,3 +23,6 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("icons/favicon.svg"))),
     path("", include("captions.urls")),
 ]
+
+# --- API -----------------------------------------------------------------------------------------
+urlpatterns.insert(0, path("api/", include("captions.api.urls")))

@@ -29,13 +29,15 @@ _colors = itertools.count(1)
 
 def photo_for(owner, *, name: str = "beach.jpg", color=None) -> Photo:
     """A real stored photo made through the upload service; each call makes new bytes."""
+    n = next(_colors)
     if color is None:
-        n = next(_colors)
         color = ((n * 37) % 256, (n * 91 // 256 + n * 53) % 256, 77)  # Far apart: JPEG keeps them apart.
     from captions.services.photos import photo_create, upload_limits
     from captions.services.uploads import image_normalise
 
-    data = images.jpeg(size=(64, 48), color=color)
+    # Neighbouring colours can encode to the same JPEG bytes; the comment keeps every file distinct
+    # (the stored copy is re-encoded without it).
+    data = images.jpeg(size=(64, 48), color=color, comment=f"photo {n}".encode())
     photo = photo_create(
         owner=owner, image=image_normalise(data=data, limits=upload_limits()), original_name=name
     )

@@ -1,6 +1,6 @@
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import FileSystemStorage, default_storage
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.views.decorators.http import require_GET
 
 from captions.accounts.two_factor import staff_with_two_factor
@@ -16,7 +16,12 @@ def photo_media(request, uuid, kind: str):
     photo = photo_get_for_media(user=request.user, uuid=uuid, moderator=moderator)
     if photo.is_hidden and not moderator:
         raise Http404("Removed by a moderator.")
-    field = photo.image if kind == "image" else photo.thumbnail
+    return media_response(field=photo.image if kind == "image" else photo.thumbnail)
+
+
+def media_response(*, field) -> HttpResponse:
+    """A stored file as a private response: streamed from local storage, or a
+    redirect to a signed URL on remote storage. The caller checks access."""
     if not _is_local():
         response = HttpResponseRedirect(field.url)
         # The signed URL expires; a cached redirect would outlive it.

@@ -10,6 +10,7 @@ from PIL import Image
 
 from captions.models import Generation, Photo
 from tests import images
+from tests.bad_uploads import BAD_UPLOADS
 from tests.conftest import media_files
 
 UPLOAD = reverse("captions:photo_upload")
@@ -39,31 +40,7 @@ def _refused(response, media_root, message: str):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    ("name", "data", "message"),
-    [
-        ("photo.jpg", b"Dear diary, this is not a picture at all.\n" * 5, "not an image"),
-        ("photo.jpg", b"", "empty file"),
-        ("photo.jpg", images.jpeg(size=(400, 300))[:600], "image is damaged"),
-        ("bomb.png", images.png_bomb(50_000, 50_000), "refused before decoding"),
-        (
-            "evil.svg",
-            b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
-            "format not supported: SVG",
-        ),
-        (
-            "page.html",
-            b"<!doctype html><html><body><script>alert(1)</script></body></html>",
-            "format not supported",
-        ),
-        ("doc.pdf", b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF", "format not supported: PDF"),
-        ("scan.tiff", images.encode(Image.new("RGB", (8, 8)), "TIFF"), "format not supported: TIFF"),
-        ("art.psd", b"8BPS\x00\x01" + b"\x00" * 64, "format not supported: PSD"),
-        ("sky.fits", b"SIMPLE  =                    T" + b" " * 50, "format not supported: FITS"),
-        ("strip.png", images.png(size=(1, 30_000), mode="L", color=0), "limit 20:1"),
-    ],
-    ids=["text", "empty", "truncated", "bomb", "svg", "html", "pdf", "tiff", "psd", "fits", "aspect"],
-)
+@pytest.mark.parametrize(("name", "data", "message"), BAD_UPLOADS)
 def test_bad_upload_is_refused_with_a_message_and_leaves_nothing(
     alice_client, _media_root, name, data, message
 ):
