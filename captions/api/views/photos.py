@@ -35,9 +35,8 @@ from captions.services.generations import (
     GenerationRefused,
     generation_check_allowed,
     generation_start,
-    generation_start_many,
 )
-from captions.services.photos import photo_delete, photo_upload_many
+from captions.services.photos import UploadNotSaved, photo_delete, photo_upload_and_start
 from captions.views.media import media_response
 
 
@@ -82,27 +81,21 @@ class PhotoCollection(APIView):
             generation_check_allowed(user=request.user, count=len(files))
         except GenerationRefused as exc:
             raise refused_problem(exc, user=request.user, count=len(files)) from exc
-        outcome = photo_upload_many(owner=request.user, files=files)
+        try:
+            # Photos and their jobs in one transaction, as the upload page does.
+            outcome = photo_upload_and_start(owner=request.user, files=files, options=options_from(form))
+        except UploadNotSaved as exc:
+            raise Problem(exc.message, status=503, code="upload_not_saved") from exc
         rejected = [{"name": name, "detail": message} for name, message in outcome.rejected]
         if outcome.rejected and not outcome.created:
             detail = "; ".join(f"{r['name']}: {r['detail']}" for r in rejected)
             raise Problem(detail, status=400, code="upload_rejected", rejected=rejected)
-        started, notice = [], None
-        if outcome.created:
-            try:
-                started = jobs_start(
-                    generation_start_many,
-                    user=request.user,
-                    count=len(outcome.created),
-                    photos=outcome.created,
-                    options=options_from(form),
-                )
-            except Problem as exc:  # Another request used the last of the quota meanwhile.
-                notice = f"Photos saved, but no captions yet: {exc.detail}"
-        jobs = {job.photo_id: job for job in started or []}
-        for photo in outcome.duplicates if notice else outcome.created + outcome.duplicates:
-            if photo.pk not in jobs:  # A repeat's latest job, or one recorded while the broker was down.
-                jobs[photo.pk] = generation_latest(photo=photo)
+        notice = f"Photos saved, but no captions yet: {outcome.refused}" if outcome.refused else None
+        jobs = {}
+        for photo in outcome.created + outcome.duplicates:
+            job = generation_latest(photo=photo)  # The new job, or a repeat's latest one.
+            if job is not None:
+                jobs[photo.pk] = job
         context = {
             "request": request,
             "jobs": jobs,
