@@ -34,6 +34,19 @@ class Variants(BaseModel):
     variants: list[Variant]
 
 
+# The schema sent as response_format (what ``chat.completions.parse`` would send).
+RESPONSE_FORMAT = {
+    "type": "json_schema",
+    "json_schema": {"name": "Variants", "strict": True, "schema": None},
+}
+
+# For servers without structured output: the schema in words.
+JSON_INSTRUCTION = (
+    "\n- Reply with one JSON object only, no code fence and no other text: "
+    '{"variants": [{"caption": "...", "hashtags": ["#...", "#..."]}, ...]}'
+)
+BRIEF_INSTRUCTION = "\n- Be brief: short captions, and nothing but the JSON."
+
 SYSTEM_PROMPT = """\
 You write ready-to-post social media captions with hashtags for a photo. You do not see the photo: \
 you get what image-recognition models said about it.
@@ -98,3 +111,7 @@ def messages(request: RefineRequest) -> list[dict[str, str]]:
         {"role": "system", "content": system_message(request)},
         {"role": "user", "content": user_message(request)},
     ]
+
+
+# Strict structured output: every property required, no others (extra="forbid").
+RESPONSE_FORMAT["json_schema"]["schema"] = Variants.model_json_schema()

@@ -83,8 +83,8 @@ def test_popular_companions_follow_the_platform():
         suggestions = OfflineRefiner().refine(request(platform=platform, tags=("cat",), count=5))
         return {tag for s in suggestions for tag in s.hashtags}
 
-    assert "#catsofinstagram" in all_tags("instagram")
-    assert "#catsoftiktok" in all_tags("tiktok")
+    assert "#CatsOfInstagram" in all_tags("instagram")
+    assert "#CatsOfTikTok" in all_tags("tiktok")
     assert not any("ofinstagram" in tag for tag in all_tags("linkedin"))
 
 
