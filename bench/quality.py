@@ -101,16 +101,22 @@ def run_set(*, write, tagged: dict, captions: dict, runs: int = 3) -> dict:
     totals = {"posts": 0, "violations": 0, "leaks": 0, "hashtags": 0, "generic": 0}
     fresh, seen_total = 0, 0
     for i, photo in enumerate(SET["photos"]):
-        tags = tagged[photo["file"]]
+        seen = tagged[photo["file"]]
+        tags, people = seen["tags"], seen["people"]
         shown_platform, shown_tone = PLATFORMS[i % 5], TONES[(i // 5) % 5]
         hashtags_all, captions_all = [], []
         for platform in PLATFORMS:
             for tone in TONES:
-                request = RefineRequest(
-                    captions=captions.get(photo["file"], {}), tags=tuple(tags), platform=platform, tone=tone
-                )
                 by_run = []
                 for run in range(runs if (platform, tone) == (shown_platform, shown_tone) else 1):
+                    request = RefineRequest(
+                        captions=captions.get(photo["file"], {}),
+                        tags=tuple(tags),
+                        people=tuple(people),
+                        platform=platform,
+                        tone=tone,
+                        seed=1000 * i + run,  # as a job seeds with its id: each run its own
+                    )
                     suggestions, _, _ = write(request, run)
                     by_run.append([s.caption for s in suggestions])
                     for s in suggestions:
@@ -133,7 +139,8 @@ def run_set(*, write, tagged: dict, captions: dict, runs: int = 3) -> dict:
                 "photo": photo["file"],
                 "kind": photo["kind"],
                 "tags": tags,
-                "tags_hit": hits(photo["concepts"], tags),
+                "people": people,
+                "tags_hit": hits(photo["concepts"], [*tags, *people]),
                 "captions_hit": hits(photo["concepts"], captions_all),
                 "hashtags_hit": hits(photo["concepts"], hashtags_all),
             }
@@ -156,77 +163,83 @@ def run_set(*, write, tagged: dict, captions: dict, runs: int = 3) -> dict:
     }
 
 
-def tag_photos() -> dict[str, list[str]]:
+def tag_photos() -> dict[str, dict]:
+    """Each photo through the tagger and the people detector, then the
+    confidence rules, as a job does (``suggestion_rules.refine_inputs``)."""
     from django.conf import settings
     from PIL import Image
 
     from captions.backends.imagenet import load_tagger
+    from captions.backends.people import load_people_detector
+    from captions.backends.tag_lexicon import confident_tags
 
-    tagger = load_tagger()
+    tagger, detector = load_tagger(), load_people_detector()
     tagged = {}
     for photo in SET["photos"]:
         image = Image.open(HERE / "photos" / photo["file"]).convert("RGB")
         (tags,) = tagger.tag(
             [image], top_k=settings.CAPTIONS_TAGGER_TOP_K, min_score=settings.CAPTIONS_TAGGER_MIN_SCORE
         )
-        tagged[photo["file"]] = [t.label for t in tags]
+        (people,) = detector.detect([image])
+        tagged[photo["file"]] = {
+            "tags": confident_tags([(t.label, t.score) for t in tags]),
+            "raw": [(t.label, round(t.score, 3)) for t in tags],
+            "people": list(people.words),
+        }
     return tagged
 
 
 def offline_writer():
-    from captions import platforms
     from captions.backends.offline_refiner import OfflineRefiner
-    from captions.services.banned_hashtags import suggestions_filter_banned
+    from captions.services.suggestion_rules import suggestions_finalise
 
     refiner = OfflineRefiner()
 
     def write(request, run):
         suggestions = refiner.refine(request)
-        kept, dropped, _ = suggestions_filter_banned(
-            suggestions=suggestions, from_llm=False, is_banned=is_banned
+        return suggestions_finalise(
+            request=request, suggestions=suggestions, from_llm=False, is_banned=is_banned
         )
-        filler = platforms.get_platform(request.platform).generic_hashtags
-        return [platforms.enforce(request.platform, s, filler=filler) for s in kept], dropped, 0
 
     return write
 
 
-def llm_writer(fake, tagged: dict):
+def llm_writer(fake):
+    """The OpenAI refiner against the fake server answering with scripted
+    replies, falling back to the offline writer as a job does."""
     from captions import platforms
     from captions.backends.base import BackendError
     from captions.backends.offline_refiner import OfflineRefiner
     from captions.backends.openai_refiner import OpenAIRefiner
-    from captions.services.banned_hashtags import suggestions_filter_banned
+    from captions.services.suggestion_rules import suggestions_finalise
 
     refiner = OpenAIRefiner(api_key="sk-bench", base_url=fake.url, model="fake", timeout=5)
     stats = {"requests": 0, "fallbacks": 0, "raw_banned": 0, "counted_banned": 0}
-    files = {tuple(v): k for k, v in tagged.items()}
     counter = {"n": 0}
 
     def write(request, run):
-        photo = files.get(tuple(request.tags))
-        replies = scripted_replies({"file": photo}, list(request.tags))
+        replies = scripted_replies({}, list(request.tags) or list(request.people))
         reply = replies[counter["n"] % len(replies)]
         counter["n"] += 1
+        fake.reset()
         fake.reply_next(reply)
         fake.reply_next(reply)
         stats["requests"] += 1
-        stats["raw_banned"] += sum(
-            is_banned(platforms.clean_hashtag(t) or "") for t in ["#spam", "#followforfollow"]
-        )
         try:
             suggestions, from_llm = refiner.refine(request), True
         except BackendError:
             stats["fallbacks"] += 1
             suggestions, from_llm = OfflineRefiner().refine(request), False
-        fake.reset() if hasattr(fake, "reset") else None
-        kept, dropped, _ = suggestions_filter_banned(
-            suggestions=suggestions, from_llm=from_llm, is_banned=is_banned
-        )
-        filler = platforms.get_platform(request.platform).generic_hashtags
         if from_llm:
-            stats["counted_banned"] += dropped
-        return [platforms.enforce(request.platform, s, filler=filler) for s in kept], dropped, 0
+            stats["raw_banned"] += sum(
+                is_banned(platforms.clean_hashtag(t) or "") for s in suggestions for t in s.hashtags
+            )
+        result = suggestions_finalise(
+            request=request, suggestions=suggestions, from_llm=from_llm, is_banned=is_banned
+        )
+        if from_llm:
+            stats["counted_banned"] += result[1]
+        return result
 
     return write, stats
 
@@ -242,7 +255,7 @@ def main(argv: list[str] | None = None) -> None:
     tagged = tag_photos()
     offline = run_set(write=offline_writer(), tagged=tagged, captions={})
     with FakeOpenAIServer() as fake:
-        write, llm_stats = llm_writer(fake, tagged)
+        write, llm_stats = llm_writer(fake)
         llm = run_set(write=write, tagged=tagged, captions={}, runs=1)
 
     print("\nEvery sentence the offline writer wrote (first run, one platform and tone per photo):")
@@ -252,7 +265,14 @@ def main(argv: list[str] | None = None) -> None:
         "Per photo (offline)",
         ["photo", "kind", "tags", "in tags", "in captions", "in hashtags"],
         [
-            [r["photo"], r["kind"], ", ".join(r["tags"]), r["tags_hit"], r["captions_hit"], r["hashtags_hit"]]
+            [
+                r["photo"],
+                r["kind"],
+                ", ".join([*r["people"], *r["tags"]]) or "-",
+                r["tags_hit"],
+                r["captions_hit"],
+                r["hashtags_hit"],
+            ]
             for r in offline["rows"]
         ],
     )
@@ -290,7 +310,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nScripted LLM: {llm_stats}")
     write_results(
         args.name,
-        {"machine": machine(), "offline": offline, "llm": {**llm, "stats": llm_stats}},
+        {"machine": machine(), "seen": tagged, "offline": offline, "llm": {**llm, "stats": llm_stats}},
     )
 
 

@@ -36,7 +36,7 @@ from captions.backends.offline_vocabulary import (
     TEMPLATES,
     TONE_HASHTAGS,
 )
-from captions.backends.tag_lexicon import Term, family_of, term_for
+from captions.backends.tag_lexicon import FAMILY_TERMS, Term, family_of, term_for
 
 # BLIP's best-known artefact: a made-up word in front of the subject
 # ("arafed", "araffe", "arafly", ...).
@@ -170,12 +170,18 @@ def _phrases(captions: dict[str, str]) -> list[str]:
 
 
 def _subject(phrases: list[str], tags: list[str], people: list[str]) -> Subject:
+    """Captions lead; then what people are doing (an activity tag), then the
+    people themselves; then the tags. A family joins the hashtags, not the
+    sentence ("a canoe and a boathouse", not "a canoe, a boat and a boathouse")."""
     if phrases:
         return subject_from_caption(phrases[0])
+    named = [t for i, t in enumerate(tags) if t not in {family_of(e) for e in tags[:i]}]
+    named = [t for t in named if t not in FAMILY_TERMS and term_for(t).can_lead]
     if people and people[0] in PEOPLE_TERMS:
+        if named and term_for(named[0]).kind == "activity":
+            return subject_from_terms([term_for(named[0])])
         return subject_from_terms([PEOPLE_TERMS[people[0]]])
-    terms = [term_for(t) for t in tags if term_for(t).can_lead]
-    return subject_from_terms(terms[:3]) if terms else NOTHING
+    return subject_from_terms([term_for(t) for t in named[:3]]) if named else NOTHING
 
 
 def _templates(platform: str, tone: str, subject: Subject, count: int, rng: random.Random):

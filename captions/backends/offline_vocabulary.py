@@ -17,7 +17,8 @@ ANY = ""
 ANIMALS = "animal"
 FOODS = "food"
 PLACES = "place"
-THINGS = "animal food vehicle thing plant activity"
+THINGS = "food vehicle thing activity"
+NOT_PEOPLE = "animal food vehicle thing plant activity place event scene"
 
 TEMPLATES: dict[str, tuple[Template, ...]] = {
     "casual": (
@@ -29,7 +30,7 @@ TEMPLATES: dict[str, tuple[Template, ...]] = {
         ("exclaim", ANIMALS, "Say hi to {the}!"),
         ("exclaim", PLACES, "Take me back to {the}!"),
         ("statement", FOODS, "{A}, and nothing else matters right now."),
-        ("two", "people", "{A}. Candid, unposed, just right."),
+        ("statement", "people", "{A}, and the moment was just right."),
     ),
     "funny": (
         ("two", ANY, "{A}. No further questions."),
@@ -56,7 +57,7 @@ TEMPLATES: dict[str, tuple[Template, ...]] = {
         ("two", ANY, "{A}. Slow down and notice the little things."),
         ("colon", ANY, "Let this be your sign to pause: {a}."),
         ("question", ANY, "When did you last stop to look at {a}?"),
-        ("two", PLACES, "Some places stay with you. {The} {is} one of them."),
+        ("two", PLACES, "Some places stay with you, like {the}."),
     ),
     "poetic": (
         ("statement", ANY, "{A}, held still in a single frame."),
@@ -71,7 +72,7 @@ TEMPLATES: dict[str, tuple[Template, ...]] = {
 # Templates that suit one platform only, added to the tone's own.
 PLATFORM_TEMPLATES: dict[tuple[str, str], tuple[Template, ...]] = {
     ("instagram", "casual"): (("question", ANY, "Double tap if you'd stop for {a} too."),),
-    ("tiktok", "casual"): (("colon", ANY, "POV: you just found {a}."),),
+    ("tiktok", "casual"): (("colon", NOT_PEOPLE, "POV: you just found {a}."),),
     ("tiktok", "funny"): (("colon", ANY, "POV: {a} and zero context."),),
     ("linkedin", "professional"): (("two", ANY, "{A}. Small details like these are what make the work."),),
     ("linkedin", "inspirational"): (("two", ANY, "{A}. Progress often starts with paying attention."),),

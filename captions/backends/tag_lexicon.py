@@ -26,6 +26,9 @@ MAPPING_PATH = Path(__file__).with_name("imagenet_tags.tsv")
 MIN_SCORE = 0.15
 # A second tag this close to the first is a near tie, merged into their family.
 NEAR_TIE = 0.5
+# A later tag also needs this share of the best tag's score: beside soccer at
+# 0.69, rugby at 0.15 is the classifier hedging, not a second subject.
+RELATIVE_MIN = 0.25
 # A family counts once its members together pass this, even when none does alone.
 FAMILY_MIN_SCORE = 0.3
 
@@ -135,16 +138,20 @@ def confident_tags(scored: list[tuple[str, float]]) -> list[str]:
     sharing a family followed by that family; a family whose members together
     pass ``FAMILY_MIN_SCORE`` stands in when no single member is sure enough."""
     scored = sorted(scored, key=lambda item: -item[1])
-    kept = [tag for tag, score in scored if score >= MIN_SCORE and term_for(tag).can_lead]
+    top = scored[0][1] if scored else 0.0
+    kept = [
+        tag
+        for tag, score in scored
+        if score >= max(MIN_SCORE, top * RELATIVE_MIN) and term_for(tag).can_lead
+    ]
     totals: dict[str, float] = {}
     for tag, score in scored:
         if family := family_of(tag):
             totals[family] = totals.get(family, 0.0) + score
     if kept:
-        best_score = next(score for tag, score in scored if tag == kept[0])
         family = family_of(kept[0])
         tie = any(
-            tag != kept[0] and family_of(tag) == family and score >= best_score * NEAR_TIE
+            tag != kept[0] and family_of(tag) == family and score >= top * NEAR_TIE
             for tag, score in scored
         )
         if family and tie and family not in kept:
