@@ -30,7 +30,7 @@ NEAR_TIE = 0.5
 # 0.69, rugby at 0.15 is the classifier hedging, not a second subject.
 RELATIVE_MIN = 0.25
 # A family counts once its members together pass this, even when none does alone.
-FAMILY_MIN_SCORE = 0.3
+FAMILY_MIN_SCORE = 0.25
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,8 @@ class Term:
 
     @property
     def definite(self) -> str:
-        """ "the cat", "the coffee", "Christmas"."""
-        return self.word if self.pos == "proper" else f"the {self.word}"
+        """ "the cat", "the coffee", "Christmas", "soccer" (an activity)."""
+        return self.word if self.pos == "proper" or self.kind == "activity" else f"the {self.word}"
 
     @property
     def verb_be(self) -> str:
@@ -140,9 +140,7 @@ def confident_tags(scored: list[tuple[str, float]]) -> list[str]:
     scored = sorted(scored, key=lambda item: -item[1])
     top = scored[0][1] if scored else 0.0
     kept = [
-        tag
-        for tag, score in scored
-        if score >= max(MIN_SCORE, top * RELATIVE_MIN) and term_for(tag).can_lead
+        tag for tag, score in scored if score >= max(MIN_SCORE, top * RELATIVE_MIN) and term_for(tag).can_lead
     ]
     totals: dict[str, float] = {}
     for tag, score in scored:
@@ -151,8 +149,7 @@ def confident_tags(scored: list[tuple[str, float]]) -> list[str]:
     if kept:
         family = family_of(kept[0])
         tie = any(
-            tag != kept[0] and family_of(tag) == family and score >= top * NEAR_TIE
-            for tag, score in scored
+            tag != kept[0] and family_of(tag) == family and score >= top * NEAR_TIE for tag, score in scored
         )
         if family and tie and family not in kept:
             kept.insert(1, family)
