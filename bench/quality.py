@@ -97,7 +97,7 @@ def run_set(*, write, tagged: dict, captions: dict, runs: int = 3) -> dict:
     from captions.backends.base import RefineRequest
 
     generic = generic_hashtags()
-    rows, sentences = [], []
+    rows, sentences, distinct = [], [], {}
     totals = {"posts": 0, "violations": 0, "leaks": 0, "hashtags": 0, "generic": 0}
     fresh, seen_total = 0, 0
     for i, photo in enumerate(SET["photos"]):
@@ -127,6 +127,7 @@ def run_set(*, write, tagged: dict, captions: dict, runs: int = 3) -> dict:
                         totals["generic"] += sum(t.casefold() in generic for t in s.hashtags)
                         hashtags_all.extend(s.hashtags)
                         captions_all.append(s.caption)
+                        distinct.setdefault(s.caption, photo["file"])
                         if run == 0 and (platform, tone) == (shown_platform, shown_tone):
                             sentences.append((photo["file"], platform, tone, s.caption, " ".join(s.hashtags)))
                 if len(by_run) > 1:
@@ -149,6 +150,7 @@ def run_set(*, write, tagged: dict, captions: dict, runs: int = 3) -> dict:
     return {
         "rows": rows,
         "sentences": sentences,
+        "every_caption": sorted(distinct),
         "summary": {
             "photos": n,
             "posts": totals["posts"],
@@ -247,6 +249,11 @@ def llm_writer(fake):
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--name", default="quality", help="results file name in bench/results/")
+    parser.add_argument(
+        "--every-sentence",
+        action="store_true",
+        help="also print every distinct caption the offline writer wrote (all platforms, tones, runs)",
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(HERE.parent.parent))
     _django()
@@ -261,6 +268,10 @@ def main(argv: list[str] | None = None) -> None:
     print("\nEvery sentence the offline writer wrote (first run, one platform and tone per photo):")
     for file, platform, tone, caption, hashtags in offline["sentences"]:
         print(f"  {file:18} {platform:9} {tone:13} {caption}  |  {hashtags}")
+    if args.every_sentence:
+        print(f"\nEvery distinct caption the offline writer wrote ({len(offline['every_caption'])}):")
+        for caption in offline["every_caption"]:
+            print(f"  {caption}")
     print_table(
         "Per photo (offline)",
         ["photo", "kind", "tags", "in tags", "in captions", "in hashtags"],

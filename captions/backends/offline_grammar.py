@@ -16,6 +16,7 @@ from captions.backends.tag_lexicon import Term, article
 # Captioners' "is/are + -ing" clauses become noun phrases: "a dog is sitting" -> "a dog sitting".
 _AUX_BEFORE_ING = re.compile(r"\s+(?:(?:that|who|which)\s+)?(?:is|are)\s+(?=\w+ing\b)")
 _RELATIVE = re.compile(r"\s+(?:that|who|which)\s+(?=\w+ing\b)")
+_LAYING = re.compile(r"\blaying\s+(on|in|down|next|by|under|beside|across|around|inside|outside)\b")
 # Finite verbs captioners use, turned into participles so the phrase stays a noun phrase.
 PARTICIPLES = {
     "sits": "sitting",
@@ -92,6 +93,8 @@ def noun_phrase(caption: str) -> str:
     relative pronouns go, and finite verbs become participles."""
     phrase = _AUX_BEFORE_ING.sub(" ", caption)
     phrase = _RELATIVE.sub(" ", phrase)
+    # Captioners write "a cat laying on a bed"; lying is what a cat does.
+    phrase = _LAYING.sub(r"lying \1", phrase)
     words = phrase.split()
     # Only the first finite verb after the subject: "a cat sits on a mat".
     for i, word in enumerate(words[1:], start=1):

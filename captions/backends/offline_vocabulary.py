@@ -36,8 +36,8 @@ TEMPLATES: dict[str, tuple[Template, ...]] = {
         ("two", ANY, "{A}. No further questions."),
         ("colon", ANY, "Plot twist: {a}."),
         ("two", ANY, "Breaking news: {a}. More at eleven."),
-        ("statement", ANY, "Rating {the} 11/10, would look again."),
-        ("question", THINGS, "Is it even a weekend without {a}?"),
+        ("statement", NOT_PEOPLE, "Rating {the} 11/10, would look again."),  # never rate people
+        ("question", "food activity", "Is it even a weekend without {a}?"),
         ("exclaim", ANIMALS, "{The} {has} no idea {its} famous now!"),
         ("colon", FOODS, "My only plan for today: {a}."),
         ("statement", PLACES, "Me, pretending to be a travel photographer at {the}."),
@@ -73,7 +73,7 @@ TEMPLATES: dict[str, tuple[Template, ...]] = {
 PLATFORM_TEMPLATES: dict[tuple[str, str], tuple[Template, ...]] = {
     ("instagram", "casual"): (("question", ANY, "Double tap if you'd stop for {a} too."),),
     ("tiktok", "casual"): (("colon", NOT_PEOPLE, "POV: you just found {a}."),),
-    ("tiktok", "funny"): (("colon", ANY, "POV: {a} and zero context."),),
+    ("tiktok", "funny"): (("colon", ANY, "POV: {a}, zero context."),),
     ("linkedin", "professional"): (("two", ANY, "{A}. Small details like these are what make the work."),),
     ("linkedin", "inspirational"): (("two", ANY, "{A}. Progress often starts with paying attention."),),
     ("x", "casual"): (("fragment", ANY, "Just {a}. That's it. That's the tweet."),),
@@ -84,6 +84,10 @@ FALLBACK_PHRASE = "a moment worth keeping"
 
 # Phrases vision captioners put in front of the real content.
 LEADING_FILLERS = (
+    "a close up of ",
+    "a closeup of ",
+    "close up of ",
+    "a close - up of ",
     "there are ",
     "there is ",
     "this is ",
@@ -228,6 +232,6 @@ _WORDS = """
     large small big little huge tiny tall short long old young new white black red blue green yellow
     brown gray grey pink purple dark light bright colorful different various full empty open closed
     many very nice good great beautiful pretty cute other same first last single whole half
-    arafed araffe arafly
+    arafed araffe arafly line area way
 """
 STOPWORDS = frozenset(_WORDS.split())

@@ -99,6 +99,7 @@ def test_subjects_of_one_two_or_three_terms(terms, indefinite, plural):
         ("two men are playing frisbee", "two men playing frisbee"),
         ("a cat sits on a couch", "a cat sitting on a couch"),
         ("a bowl of soup on a table", "a bowl of soup on a table"),
+        ("a cat laying on a bed", "a cat lying on a bed"),
     ],
 )
 def test_caption_clauses_become_noun_phrases(caption, phrase):
@@ -113,6 +114,7 @@ def test_caption_clauses_become_noun_phrases(caption, phrase):
         ("people standing in a line", "people", True, "people"),
         ("a bowl of soup on a table", "bowl", False, "scene"),
         ("a young woman holding a cake", "woman", False, "people"),
+        ("an astronaut in a space suit", "astronaut", False, "people"),
     ],
 )
 def test_a_caption_subject_agrees_with_its_head(phrase, head, plural, kind):

@@ -198,3 +198,13 @@ def test_a_portrait_is_about_the_person_not_their_props():
     suggestions = OfflineRefiner().refine(request(captions={}, tags=("helmet",), people=("portrait",)))
     assert all("portrait" in s.caption.lower() and "helmet" not in s.caption.lower() for s in suggestions)
     assert all("#portrait" in s.hashtags for s in suggestions)
+
+
+def test_a_close_up_caption_loses_its_filler_and_people_are_never_rated():
+    suggestions = OfflineRefiner().refine(
+        request(captions={"blip": "a close up of a man laying on a bed"}, tags=(), tone="funny", count=5)
+    )
+    for suggestion in suggestions:
+        assert "close up" not in suggestion.caption and "laying" not in suggestion.caption
+        assert "a man lying on a bed" in suggestion.caption.lower()
+        assert "Rating" not in suggestion.caption
