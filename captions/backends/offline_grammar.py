@@ -59,33 +59,13 @@ _NUMBERS = frozenset(
     ["two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "several", "many", "some"]
 )
 _DETERMINERS = frozenset(["a", "an", "the", "this", "that", "these", "those", *_NUMBERS])
-_PEOPLE_HEADS = frozenset(
-    [
-        "man",
-        "men",
-        "woman",
-        "women",
-        "person",
-        "people",
-        "boy",
-        "girl",
-        "boys",
-        "girls",
-        "child",
-        "children",
-        "kid",
-        "kids",
-        "baby",
-        "player",
-        "players",
-        "couple",
-        "group",
-        "family",
-        "crowd",
-        "lady",
-        "guy",
-    ]
-)
+_PEOPLE_WORDS = """
+    man men woman women person people boy girl boys girls child children kid kids baby babies
+    player players couple group family crowd lady ladies guy guys astronaut astronauts soldier
+    soldiers officer officers surfer surfers skier skiers skateboarder chef bride groom student
+    students team friends teenager teenagers
+"""
+_PEOPLE_HEADS = frozenset(_PEOPLE_WORDS.split())
 
 
 def noun_phrase(caption: str) -> str:

@@ -95,7 +95,7 @@ def test_subjects_of_one_two_or_three_terms(terms, indefinite, plural):
     ("caption", "phrase"),
     [
         ("a woman in a uniform is posing for a picture", "a woman in a uniform posing for a picture"),
-        ("a dog that is laying on the grass", "a dog laying on the grass"),
+        ("a dog that is laying on the grass", "a dog lying on the grass"),
         ("two men are playing frisbee", "two men playing frisbee"),
         ("a cat sits on a couch", "a cat sitting on a couch"),
         ("a bowl of soup on a table", "a bowl of soup on a table"),
