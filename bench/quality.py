@@ -19,10 +19,12 @@ import argparse
 import json
 import os
 import re
+import statistics
 import sys
+import time
 from pathlib import Path
 
-from bench.common import machine, print_table, write_results
+from bench.common import machine, percentile, print_table, write_results
 
 HERE = Path(__file__).resolve().parent / "quality"
 SET = json.loads((HERE / "set.json").read_text())
@@ -30,6 +32,7 @@ PLATFORMS = ("instagram", "x", "linkedin", "tiktok", "general")
 TONES = ("casual", "funny", "professional", "inspirational", "poetic")
 # The bench's banned list; the scripted LLM replies carry these.
 BANNED = ("spam", "followforfollow", "like4like")
+PEOPLE_SECONDS: list[float] = []  # the people detector's time per photo (one image, one thread)
 
 
 def _django() -> None:
@@ -182,7 +185,9 @@ def tag_photos() -> dict[str, dict]:
         (tags,) = tagger.tag(
             [image], top_k=settings.CAPTIONS_TAGGER_TOP_K, min_score=settings.CAPTIONS_TAGGER_MIN_SCORE
         )
+        started = time.perf_counter()
         (people,) = detector.detect([image])
+        PEOPLE_SECONDS.append(time.perf_counter() - started)
         tagged[photo["file"]] = {
             "tags": confident_tags([(t.label, t.score) for t in tags]),
             "raw": [(t.label, round(t.score, 3)) for t in tags],
@@ -319,9 +324,21 @@ def main(argv: list[str] | None = None) -> None:
         summary_rows,
     )
     print(f"\nScripted LLM: {llm_stats}")
+    people_timing = {
+        "median_s": round(statistics.median(PEOPLE_SECONDS), 3),
+        "p95_s": round(percentile(PEOPLE_SECONDS, 95), 3),
+        "max_s": round(max(PEOPLE_SECONDS), 3),
+    }
+    print(f"People detector per photo (<= 640 px): {people_timing}")
     write_results(
         args.name,
-        {"machine": machine(), "seen": tagged, "offline": offline, "llm": {**llm, "stats": llm_stats}},
+        {
+            "machine": machine(),
+            "people_detector": people_timing,
+            "seen": tagged,
+            "offline": offline,
+            "llm": {**llm, "stats": llm_stats},
+        },
     )
 
 

@@ -143,10 +143,11 @@ def hashtag_candidates(request: RefineRequest) -> list[str]:
         companions = [c for c in companions if "OfInstagram" not in c]
     generic = platforms.get_platform(request.platform).generic_hashtags
     tone = TONE_HASHTAGS.get(request.tone, ())
+    # Most photos people post are of people: their hashtag comes before a prop's.
     ordered = [
         *nouns[:2],
-        *tags[:2],
         *people[:1],
+        *tags[:2],
         *families[:1],
         *companions[:1],
         *tags[2:3],

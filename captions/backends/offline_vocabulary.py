@@ -182,7 +182,6 @@ COMPANIONS: dict[str, tuple[str, ...]] = {
     "portrait": ("#PortraitPhotography",),
     "motorbike": ("#BikeLife", "#MotorcycleLife"),
     "vegetables": ("#HealthyFood", "#fresh"),
-    "drinks": ("#cheers",),
     "insect": ("#MacroPhotography", "#insects"),
     "wildlife": ("#WildlifePhotography", "#NatureLovers"),
     "monkey": ("#WildlifePhotography",),
