@@ -38,7 +38,7 @@ def test_upload_reaches_done_with_both_captions_tags_and_llm_hashtags(site, alic
     generation = photo.generations.get()
     assert generation.status == Generation.Status.DONE, generation.error
     rows = {row.source: row for row in generation.model_captions.all()}
-    assert set(rows) == {"blip", "vit_gpt2", "tagger", "nsfw"}
+    assert set(rows) == {"blip", "vit_gpt2", "tagger", "people", "nsfw"}
     assert all(row.status == ModelCaption.Status.OK for row in rows.values())
     assert rows["vit_gpt2"].text == "a grey cat lying on a blanket"
     assert rows["blip"].text and rows["blip"].text in page  # Tiny random weights: some words.
