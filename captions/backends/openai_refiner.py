@@ -185,10 +185,29 @@ def parse_variants(content: str) -> openai_prompt.Variants | None:
         for start in [i for i, ch in enumerate(text) if ch == "{"][:20]:
             try:
                 data, _ = decoder.raw_decode(text, start)
-                return openai_prompt.Variants.model_validate(data)
-            except (json.JSONDecodeError, pydantic.ValidationError):
+            except json.JSONDecodeError:
+                continue
+            try:
+                return openai_prompt.Variants.model_validate(_known_fields(data))
+            except pydantic.ValidationError:
                 continue
     return None
+
+
+def _known_fields(data):
+    """Only the fields the schema knows: a model without structured output may
+    add a "notes" key, or write the hashtags as one string."""
+    if not isinstance(data, dict) or not isinstance(data.get("variants"), list):
+        return data
+    variants = []
+    for item in data["variants"]:
+        if not isinstance(item, dict):
+            return data
+        hashtags = item.get("hashtags", [])
+        if isinstance(hashtags, str):
+            hashtags = hashtags.split()
+        variants.append({"caption": item.get("caption"), "hashtags": hashtags})
+    return {"variants": variants}
 
 
 def _rejects_response_format(exc: openai.BadRequestError) -> bool:

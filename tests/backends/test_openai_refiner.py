@@ -247,6 +247,13 @@ def test_valid_json_in_a_code_fence_or_after_prose_is_accepted(refiner, fake, mo
     assert len(fake.requests) == 1
 
 
+def test_extra_keys_and_hashtags_as_one_string_are_tolerated(refiner, fake):
+    variants = [{"caption": f"A cat, take {i}.", "hashtags": "#cat #sofa", "mood": "happy"} for i in range(3)]
+    fake.reply_next("Here you go:\n" + json.dumps({"variants": variants, "notes": "enjoy"}))
+    suggestions = refiner.refine(request())
+    assert [s.hashtags for s in suggestions] == [("#cat", "#sofa")] * 3
+
+
 def test_a_fenced_reply_that_breaks_the_schema_is_still_unusable(refiner, fake):
     for _ in range(2):
         fake.reply_next('```json\n{"captions": ["no variants key"]}\n```')
