@@ -110,6 +110,7 @@ def _load() -> PeopleDetector:
 
 
 def load_people_detector() -> PeopleDetector:
-    """The process-wide detector (loading the cascades takes ~0.1 s)."""
+    """The process-wide detector, built once (importing OpenCV and reading the
+    cascades takes a few tenths of a second; see docs/quality.md)."""
     with _build_lock:
         return _load()

@@ -11,7 +11,7 @@ logger = logging.getLogger(__name__)
 
 
 def vision_warm() -> list[str]:
-    """Load the tagger, the people detector (cheap: ~0.1 s) and, when enabled,
+    """Load the tagger, the people detector (cheap: see docs/quality.md) and, when enabled,
     the NSFW scorer; return what loaded. A failure is only logged: the task
     that needs the model reports it properly."""
     loaded = []
