@@ -110,7 +110,6 @@ def _load() -> PeopleDetector:
 
 
 def load_people_detector() -> PeopleDetector:
-    """The process-wide detector, built once (importing OpenCV and reading the
-    cascades takes a few tenths of a second; see docs/quality.md)."""
+    """The process-wide detector, built once (cheap: see docs/quality.md)."""
     with _build_lock:
         return _load()
