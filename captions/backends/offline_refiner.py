@@ -36,7 +36,7 @@ from captions.backends.offline_vocabulary import (
     TEMPLATES,
     TONE_HASHTAGS,
 )
-from captions.backends.tag_lexicon import FAMILY_TERMS, Term, family_of, term_for
+from captions.backends.tag_lexicon import FAMILY_TERMS, Term, article, family_of, term_for
 
 # BLIP's best-known artefact: a made-up word in front of the subject
 # ("arafed", "araffe", "arafly", ...).
@@ -63,12 +63,8 @@ def clean_model_caption(text: str) -> str:
     # unless the subject looks plural.
     plural = first.endswith("s") or first in _PLURALS or first.isdigit()
     if had_artefact and first and first not in _DETERMINERS and not plural:
-        phrase = f"{_article(first)} {phrase}"
+        phrase = f"{article(first)} {phrase}"
     return phrase
-
-
-def _article(word: str) -> str:
-    return "an" if word[:1] in "aeiou" else "a"
 
 
 def _seed(request: RefineRequest) -> int:

@@ -79,9 +79,6 @@ PLATFORM_TEMPLATES: dict[tuple[str, str], tuple[Template, ...]] = {
     ("x", "casual"): (("fragment", ANY, "Just {a}. That's it. That's the tweet."),),
 }
 
-# Used when there is nothing to describe: no caption and no tag survived.
-FALLBACK_PHRASE = "a moment worth keeping"
-
 # Phrases vision captioners put in front of the real content.
 LEADING_FILLERS = (
     "a close up of ",
