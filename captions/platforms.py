@@ -65,7 +65,7 @@ PLATFORM_RULES: dict[str, Platform] = {
         ),
         Platform(
             "linkedin", "LinkedIn", 3, 5, 3000, "\n\n",
-            ("#Photography", "#Creativity", "#VisualStorytelling", "#Inspiration"),
+            ("#photography", "#creativity", "#VisualStorytelling", "#inspiration"),
             "3 to 5 hashtags; the post at most 3,000 characters.",
         ),
         Platform(
