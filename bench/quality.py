@@ -79,7 +79,7 @@ def hits(concepts: list[str], texts: list[str]) -> bool:
     )
 
 
-def scripted_replies(photo: dict, tags: list[str]) -> list[str]:
+def scripted_replies(tags: list[str]) -> list[str]:
     """What the scripted LLM answers for one photo, in the shapes real servers
     use: fenced JSON, leading prose, banned tags, an over-long post, "#a-b"."""
     words = [t.replace(" ", "") for t in tags[:3]] or ["photo"]
@@ -96,7 +96,7 @@ def scripted_replies(photo: dict, tags: list[str]) -> list[str]:
 
 
 def run_set(*, write, tagged: dict, captions: dict, runs: int = 3) -> dict:
-    """``write(request, run) -> (suggestions, dropped, raw_banned)`` for every photo and option."""
+    """``write(request, run) -> (suggestions, banned dropped, LLM hit)`` for every photo and option."""
     from captions import platforms
     from captions.backends.base import RefineRequest
 
@@ -229,7 +229,7 @@ def llm_writer(fake):
     counter = {"n": 0}
 
     def write(request, run):
-        replies = scripted_replies({}, list(request.tags) or list(request.people))
+        replies = scripted_replies(list(request.tags) or list(request.people))
         reply = replies[counter["n"] % len(replies)]
         counter["n"] += 1
         fake.reset()
