@@ -136,6 +136,7 @@ class Source(models.TextChoices):
     VIT_GPT2 = "vit_gpt2", "ViT-GPT2"
     TAGGER = "tagger", "Object tags"
     NSFW = "nsfw", "Safety check"
+    PEOPLE = "people", "People"
 
 
 class ModelCaption(models.Model):

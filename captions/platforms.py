@@ -13,6 +13,7 @@ counts the same.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -23,6 +24,8 @@ from captions.backends.base import Suggestion
 MAX_VARIANTS = 5
 MAX_HASHTAG_CHARS = 40  # after the '#'
 ELLIPSIS = "…"
+# A shortened caption keeps at least this much before hashtags are dropped instead.
+MIN_CAPTION_CHARS = 80
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ PLATFORM_RULES: dict[str, Platform] = {
     for p in (
         Platform(
             "instagram", "Instagram", 0, 5, 2200, "\n\n",
-            ("#photooftheday", "#instagood", "#picoftheday"),
+            ("#PhotoOfTheDay", "#InstaGood", "#PicOfTheDay"),
             # Instagram caps hashtags at 5 a post since December 2025.
             "At most 5 hashtags; caption and hashtags together at most 2,200 characters.",
         ),
@@ -62,17 +65,17 @@ PLATFORM_RULES: dict[str, Platform] = {
         ),
         Platform(
             "linkedin", "LinkedIn", 3, 5, 3000, "\n\n",
-            ("#Photography", "#Creativity", "#VisualStorytelling", "#Inspiration"),
+            ("#photography", "#creativity", "#VisualStorytelling", "#inspiration"),
             "3 to 5 hashtags; the post at most 3,000 characters.",
         ),
         Platform(
             "tiktok", "TikTok", 0, 5, 4000, "\n\n",
-            ("#fyp", "#foryou", "#foryoupage"),
+            ("#fyp", "#ForYou", "#ForYouPage"),
             "At most 5 hashtags; the caption at most 4,000 characters.",
         ),
         Platform(
             "general", "General", 0, 15, 5000, "\n\n",
-            ("#photography", "#photooftheday", "#picoftheday"),
+            ("#photography", "#PhotoOfTheDay", "#PicOfTheDay"),
             "Up to 15 hashtags.",
         ),
     )
@@ -136,16 +139,18 @@ def language_name(code: str) -> str:
 def clean_hashtag(raw: str) -> str | None:
     """Normalise one hashtag, or return None when nothing usable is left.
 
-    "# Sunset Vibes!" -> "#SunsetVibes", "golden hour" -> "#GoldenHour",
-    "#a-b" -> "#AB", "#123" / "##" / "#🌅" -> None. Kept: Unicode letters
-    (with their combining marks), digits and '_'; anything else separates words,
-    and several words are joined in CamelCase so they stay readable. The result
-    must contain a letter and be at most 40 characters after the '#'.
+    One casing rule everywhere: a single word is lower case, several words are
+    CamelCase ("# Sunset Vibes!" -> "#SunsetVibes", "#SUNSET" -> "#sunset",
+    "golden hour" -> "#GoldenHour"). Kept: Unicode letters (with their
+    combining marks), digits and '_'; anything else separates words. Joining
+    must keep the meaning: "#a-b" is dropped, since one-letter pieces joined
+    ("ab") make no word. "#123" / "##" / "#🌅" -> None. The result must contain
+    a letter and be at most 40 characters after the '#'.
     """
     if not isinstance(raw, str):
         return None
     text = unicodedata.normalize("NFKC", raw).strip().lstrip("#")
-    words: list[str] = []
+    pieces: list[str] = []
     current: list[str] = []
     for ch in text:
         cat = unicodedata.category(ch)
@@ -154,18 +159,48 @@ def clean_hashtag(raw: str) -> str | None:
         elif ch in _APOSTROPHES or cat == "Cf":
             continue  # "kid's" stays one word; zero-width and bidi characters vanish
         elif current:
-            words.append("".join(current))
+            pieces.append("".join(current))
             current = []
     if current:
-        words.append("".join(current))
-    if len(words) > 1:
-        words = [w[0].upper() + w[1:] for w in words]
-    body = "".join(words)
+        pieces.append("".join(current))
+    if len(pieces) > 1 and any(len(p) == 1 for p in pieces):
+        joined = "".join(pieces).lower()
+        if joined not in known_words():
+            return None  # "#a-b": one-letter pieces joined make no word
+        pieces = [joined]
+    words = [w for piece in pieces for w in _case_words(piece)]
+    camel = "".join(w[:1].upper() + w[1:].lower() for w in words)
+    body = words[0].lower() if len(words) == 1 else camel
     if not body or len(body) > MAX_HASHTAG_CHARS:
         return None
     if not any(unicodedata.category(ch)[0] == "L" for ch in body):
         return None
     return "#" + body
+
+
+@functools.cache
+def known_words() -> frozenset[str]:
+    """Words the writer knows (every tag's words, joined too), to tell a real
+    word from letters glued together."""
+    from captions.backends.tag_lexicon import lexicon
+
+    words: set[str] = set()
+    for tag in lexicon():
+        words.update(tag.lower().split())
+        words.add(tag.lower().replace(" ", ""))
+    return frozenset(words)
+
+
+def _case_words(piece: str) -> list[str]:
+    """Split a piece at lower-to-upper case changes: "SunsetVibes" -> ["Sunset", "Vibes"]."""
+    words: list[str] = []
+    start = 0
+    for i in range(1, len(piece)):
+        if piece[i].isupper() and piece[i - 1].islower():
+            words.append(piece[start:i])
+            start = i
+    words.append(piece[start:])
+    return [w for w in words if w]
 
 
 def dedupe_hashtags(tags: Iterable[str]) -> tuple[str, ...]:
@@ -245,8 +280,9 @@ def enforce(platform: str, suggestion: Suggestion, *, filler: Iterable[str] = ()
     """Return ``suggestion`` made valid for ``platform``.
 
     Hashtags are cleaned, deduped and capped; ``filler`` tags are added only to
-    reach the platform's minimum. When the post is too long, hashtags are
-    dropped down to the minimum, then the caption is shortened. The result never
+    reach the platform's minimum. When the post is too long, the caption is
+    shortened first; hashtags are dropped (down to the minimum) only when the
+    caption would otherwise fall under ``MIN_CAPTION_CHARS``. The result never
     exceeds the length limit; it may have fewer hashtags than the minimum when
     no valid ones were given (``violations`` reports that).
     """
@@ -259,13 +295,20 @@ def enforce(platform: str, suggestion: Suggestion, *, filler: Iterable[str] = ()
     def length(caption: str, tags: list[str]) -> int:
         return len(compose_post(Suggestion(caption, tuple(tags)), platform))
 
-    while length(caption, tags) > rules.max_length and len(tags) > rules.min_hashtags:
+    def room_for_caption(tags: list[str]) -> int:
+        return rules.max_length - (len(rules.separator) + len(" ".join(tags)) if tags else 0)
+
+    # The caption gives way first, down to a readable length; then hashtags go.
+    while (
+        length(caption, tags) > rules.max_length
+        and len(tags) > rules.min_hashtags
+        and room_for_caption(tags) < min(len(caption), MIN_CAPTION_CHARS)
+    ):
         tags.pop()
     while tags and length("x", tags) > rules.max_length:
         tags.pop()  # only when the hashtags alone leave no room for any caption
     if length(caption, tags) > rules.max_length:
-        room = rules.max_length - (len(rules.separator) + len(" ".join(tags)) if tags else 0)
-        caption = shorten(caption, room)
+        caption = shorten(caption, room_for_caption(tags))
     return Suggestion(caption=caption, hashtags=tuple(tags))
 
 

@@ -121,6 +121,8 @@ def generation_results(generation: Generation) -> dict:
         ],
         "tagger": rows.get(Source.TAGGER),
         "nsfw": rows.get(Source.NSFW),
+        "people": rows.get(Source.PEOPLE),
+        "language_name": platforms.language_name(generation.language),
         "suggestions": suggestions,
         "step": _STEP.get(generation.status, 4),
         "waiting": generation_waiting_note(generation),

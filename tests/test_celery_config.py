@@ -68,8 +68,8 @@ def test_an_llm_only_worker_does_not_warm_vision_models(monkeypatch):
     assert "HASHTAGAPP_WARM_VISION" not in celery_module.os.environ
 
 
-def test_warming_loads_the_tagger_and_the_nsfw_scorer(settings):
+def test_warming_loads_the_tagger_the_people_detector_and_the_nsfw_scorer(settings):
     from captions.services.warmup import vision_warm
 
     settings.NSFW_ENABLED = True
-    assert vision_warm() == ["tagger", "nsfw"]
+    assert vision_warm() == ["tagger", "people", "nsfw"]

@@ -19,7 +19,7 @@ for pattern in resolver.url_patterns:
     getattr(pattern, "url_patterns", None)
 import captions.admin, captions.tasks, captions.views.photos, captions.views.media, captions.views.results
 Client().get("/accounts/login/")
-stack = ("torch", "transformers", "onnxruntime", "efficientnet_lite_pytorch")
+stack = ("torch", "transformers", "onnxruntime", "efficientnet_lite_pytorch", "cv2")
 heavy = sorted(m for m in stack if m in sys.modules)
 print(",".join(heavy) or "none")
 """

@@ -61,7 +61,10 @@ class Suggestion:
 @dataclass(frozen=True)
 class RefineRequest:
     """Everything a refiner needs. ``captions`` maps a source name ("blip",
-    "vit_gpt2") to its caption; sources that failed are simply absent."""
+    "vit_gpt2") to its caption; sources that failed are simply absent.
+    ``tags`` are the tags confident enough to name, best first; ``people`` the
+    people detector's words ("portrait", "two people", "group"); ``seed``
+    makes one run reproducible and the next run different."""
 
     captions: dict[str, str]
     tags: tuple[str, ...]
@@ -70,6 +73,8 @@ class RefineRequest:
     language: str = "en"
     count: int = 3
     extra: dict = field(default_factory=dict)
+    people: tuple[str, ...] = ()
+    seed: int = 0
 
 
 class Captioner(Protocol):

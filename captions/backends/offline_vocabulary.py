@@ -1,66 +1,90 @@
 """Word lists and phrasings for the offline composer (English only).
 
 Kept apart from the composing code so the data can grow without the logic
-moving. Templates take ``{Phrase}`` (the cleaned caption, capitalised),
-``{phrase}`` (the same, mid-sentence), ``{subject}`` (the main object, "cat")
-and ``{extra}`` (an object the caption does not mention; templates using it are
-only picked when there is one).
+moving. Hashtags follow the one casing rule (``platforms.clean_hashtag``):
+single words lower case, several words in CamelCase.
 """
 
 from __future__ import annotations
 
-TEMPLATES: dict[str, tuple[str, ...]] = {
+# (shape, kinds, text). ``kinds`` limits a template to subjects it reads well
+# with ("" for any); the three variants of one run take different shapes.
+# Placeholders: {a}/{A} the subject with its article ("a cat", "coffee",
+# "a cat and a sofa"), {the}/{The} ("the cat"), {is} and {has} agreeing with it,
+# {its} ("it's"/"they're").
+Template = tuple[str, str, str]
+ANY = ""
+ANIMALS = "animal"
+FOODS = "food"
+PLACES = "place"
+THINGS = "food vehicle thing activity"
+NOT_PEOPLE = "animal food vehicle thing plant activity place event scene"
+
+TEMPLATES: dict[str, tuple[Template, ...]] = {
     "casual": (
-        "{Phrase}. Just one of those days.",
-        "Caught this today: {phrase}.",
-        "{Phrase}, kind of perfect honestly.",
-        "Nothing fancy, just {phrase}.",
-        "Current mood: {phrase}.",
-        "Say hi to the {subject}!",
-        "{Phrase}, with a cameo from the {extra}.",
+        ("fragment", ANY, "Nothing fancy, just {a}."),
+        ("colon", ANY, "Today's highlight: {a}."),
+        ("two", ANY, "{The} {is} the star of this one. No notes."),
+        ("statement", ANY, "{A}, and honestly, that's the whole post."),
+        ("question", THINGS, "Who else could look at {a} all day?"),
+        ("exclaim", ANIMALS, "Say hi to {the}!"),
+        ("exclaim", PLACES, "Take me back to {the}!"),
+        ("statement", FOODS, "{A}, and nothing else matters right now."),
+        ("statement", "people", "{A}, and the moment was just right."),
     ),
     "funny": (
-        "{Phrase}. No further questions.",
-        "Plot twist: {phrase}.",
-        "Breaking news: {phrase}. More at eleven.",
-        "Can't talk right now, busy appreciating {phrase}.",
-        "Rating this {subject} 11/10, would look again.",
-        "{Phrase}. The {subject} has no idea it's famous now.",
-        "Me, pretending to be a photographer: {phrase}.",
-        "{Phrase}. The {extra} was not consulted.",
+        ("two", ANY, "{A}. No further questions."),
+        ("colon", ANY, "Plot twist: {a}."),
+        ("two", ANY, "Breaking news: {a}. More at eleven."),
+        ("statement", NOT_PEOPLE, "Rating {the} 11/10, would look again."),  # never rate people
+        ("question", "food activity", "Is it even a weekend without {a}?"),
+        ("exclaim", ANIMALS, "{The} {has} no idea {its} famous now!"),
+        ("colon", FOODS, "My only plan for today: {a}."),
+        ("statement", PLACES, "Me, pretending to be a travel photographer at {the}."),
     ),
     "professional": (
-        "Captured: {phrase}.",
-        "{Phrase}. Attention to detail makes the difference.",
-        "A recent shot: {phrase}.",
-        "{Phrase}, a reminder that good composition starts with noticing.",
-        "Sharing a moment from today: {phrase}.",
-        "{Phrase}, with the {extra} completing the scene.",
+        ("colon", ANY, "Captured: {a}."),
+        ("two", ANY, "{A}. Attention to detail makes the difference."),
+        ("statement", ANY, "Sharing a recent shot of {a}."),
+        ("question", ANY, "What do you notice first in this shot of {a}?"),
+        ("two", ANY, "{The} {is} the focus of this frame. Simple composition, clear subject."),
+        ("statement", PLACES, "A closer look at {the}, worth the visit."),
+        ("statement", FOODS, "{A}, presented with care."),
     ),
     "inspirational": (
-        "{Phrase}. Find beauty in the everyday.",
-        "Every picture tells a story: {phrase}.",
-        "{Phrase}. Slow down and notice the little things.",
-        "Let this be your sign to pause: {phrase}.",
-        "{Phrase}. Good things are everywhere when you look.",
-        "{Phrase}. Even the {extra} has its place in the story.",
+        ("two", ANY, "{A}. Find beauty in the everyday."),
+        ("colon", ANY, "Every picture tells a story: {a}."),
+        ("two", ANY, "{A}. Slow down and notice the little things."),
+        ("colon", ANY, "Let this be your sign to pause: {a}."),
+        ("question", ANY, "When did you last stop to look at {a}?"),
+        ("two", PLACES, "Some places stay with you, like {the}."),
     ),
     "poetic": (
-        "{Phrase}, held still in a single frame.",
-        "Where the light lingers: {phrase}.",
-        "{Phrase}, a quiet verse the day wrote.",
-        "In the hush of the moment, {phrase}.",
-        "The {subject} and the light, keeping each other company.",
-        "Soft as a secret: {phrase}.",
-        "{Phrase}; beside it, the {extra}, quietly.",
+        ("statement", ANY, "{A}, held still in a single frame."),
+        ("colon", ANY, "Where the light lingers: {a}."),
+        ("two", ANY, "{A}. A quiet verse the day wrote."),
+        ("fragment", ANY, "In the hush of the moment, {a}."),
+        ("question", ANY, "What does the light remember of {the}?"),
+        ("colon", ANY, "Soft as a secret: {a}."),
     ),
 }
 
-# Used when there is nothing to describe: no caption and no tag survived.
-FALLBACK_PHRASE = "a moment worth keeping"
+# Templates that suit one platform only, added to the tone's own.
+PLATFORM_TEMPLATES: dict[tuple[str, str], tuple[Template, ...]] = {
+    ("instagram", "casual"): (("question", ANY, "Double tap if you'd stop for {a} too."),),
+    ("tiktok", "casual"): (("colon", NOT_PEOPLE, "POV: you just found {a}."),),
+    ("tiktok", "funny"): (("colon", ANY, "POV: {a}, zero context."),),
+    ("linkedin", "professional"): (("two", ANY, "{A}. Small details like these are what make the work."),),
+    ("linkedin", "inspirational"): (("two", ANY, "{A}. Progress often starts with paying attention."),),
+    ("x", "casual"): (("fragment", ANY, "Just {a}. That's it. That's the tweet."),),
+}
 
 # Phrases vision captioners put in front of the real content.
 LEADING_FILLERS = (
+    "a close up of ",
+    "a closeup of ",
+    "close up of ",
+    "a close - up of ",
     "there are ",
     "there is ",
     "this is ",
@@ -74,75 +98,114 @@ LEADING_FILLERS = (
     "photo of ",
 )
 
+# Generic hashtags: at most one of these on a platform that takes five or fewer.
 TONE_HASHTAGS: dict[str, tuple[str, ...]] = {
-    "casual": ("#goodvibes", "#everyday"),
+    "casual": ("#GoodVibes", "#everyday"),
     "funny": ("#funny", "#lol"),
     "professional": ("#photography", "#details"),
     "inspirational": ("#inspiration", "#motivation"),
-    "poetic": ("#poetry", "#quietmoments"),
+    "poetic": ("#poetry", "#QuietMoments"),
 }
 
-# Popular companions for broad object tags. "ofinstagram" tags are rewritten
-# for TikTok ("oftiktok") and dropped elsewhere, where they would look odd.
+# People words from the people detector, and their hashtags.
+PEOPLE_HASHTAGS: dict[str, tuple[str, ...]] = {
+    "portrait": ("#portrait", "#PortraitPhotography"),
+    "person": ("#people", "#candid"),
+    "two people": ("#people", "#candid"),
+    "group": ("#people", "#GroupPhoto"),
+}
+
+# Popular companions for broad object tags. "OfInstagram" tags are rewritten
+# for TikTok ("OfTikTok") and dropped elsewhere, where they would look odd.
 COMPANIONS: dict[str, tuple[str, ...]] = {
-    "cat": ("#catsofinstagram", "#catlover", "#meow"),
-    "kitten": ("#catsofinstagram", "#kittens", "#catlover"),
-    "dog": ("#dogsofinstagram", "#doglover", "#puppylove"),
-    "puppy": ("#dogsofinstagram", "#puppylove", "#doglover"),
-    "bird": ("#birdphotography", "#birdwatching"),
-    "horse": ("#horsesofinstagram", "#equestrian"),
+    "cat": ("#CatsOfInstagram", "#CatLover", "#meow"),
+    "kitten": ("#CatsOfInstagram", "#kittens", "#CatLover"),
+    "dog": ("#DogsOfInstagram", "#DogLover", "#PuppyLove"),
+    "puppy": ("#DogsOfInstagram", "#PuppyLove", "#DogLover"),
+    "bird": ("#BirdPhotography", "#BirdWatching"),
+    "horse": ("#HorsesOfInstagram", "#equestrian"),
     "fish": ("#aquarium", "#underwater"),
-    "food": ("#foodie", "#foodphotography", "#yum"),
-    "pizza": ("#foodie", "#pizzalover"),
-    "burger": ("#foodie", "#burgerlover"),
+    "food": ("#foodie", "#FoodPhotography", "#yum"),
+    "pizza": ("#foodie", "#PizzaLover"),
+    "burger": ("#foodie", "#BurgerLover"),
     "cake": ("#dessert", "#baking"),
-    "dessert": ("#sweettooth", "#foodie"),
-    "fruit": ("#healthyfood", "#fresh"),
-    "coffee": ("#coffeetime", "#coffeelover", "#butfirstcoffee"),
-    "tea": ("#teatime", "#tealover"),
-    "wine": ("#winetime", "#winelover"),
-    "beer": ("#craftbeer", "#cheers"),
-    "beach": ("#beachlife", "#oceanview", "#summervibes"),
-    "sea": ("#oceanview", "#seascape"),
-    "ocean": ("#oceanview", "#seascape"),
-    "mountain": ("#mountainview", "#hiking", "#naturelovers"),
-    "lake": ("#lakelife", "#naturelovers"),
-    "forest": ("#forestbathing", "#naturelovers"),
-    "tree": ("#naturelovers", "#treehugger"),
-    "flower": ("#flowerpower", "#bloom", "#gardenlove"),
-    "garden": ("#gardenlove", "#plants"),
-    "plant": ("#plantlover", "#urbanjungle"),
-    "sunset": ("#sunsetlovers", "#goldenhour", "#skyporn"),
-    "sky": ("#skylovers", "#cloudporn"),
-    "snow": ("#winterwonderland", "#snowday"),
-    "car": ("#carsofinstagram", "#carlifestyle"),
-    "sports car": ("#carsofinstagram", "#supercar", "#carspotting"),
-    "motorcycle": ("#bikelife", "#motorcycle"),
-    "bicycle": ("#cycling", "#bikelife"),
-    "boat": ("#boatlife", "#sailing"),
+    "dessert": ("#SweetTooth", "#foodie"),
+    "fruit": ("#HealthyFood", "#fresh"),
+    "coffee": ("#CoffeeTime", "#CoffeeLover", "#ButFirstCoffee"),
+    "tea": ("#TeaTime", "#TeaLover"),
+    "wine": ("#WineTime", "#WineLover"),
+    "beer": ("#CraftBeer", "#cheers"),
+    "beach": ("#BeachLife", "#OceanView", "#SummerVibes"),
+    "sea": ("#OceanView", "#seascape"),
+    "ocean": ("#OceanView", "#seascape"),
+    "mountain": ("#MountainView", "#hiking", "#NatureLovers"),
+    "lake": ("#LakeLife", "#NatureLovers"),
+    "forest": ("#ForestBathing", "#NatureLovers"),
+    "tree": ("#NatureLovers", "#TreeHugger"),
+    "flower": ("#FlowerPower", "#bloom", "#GardenLove"),
+    "garden": ("#GardenLove", "#plants"),
+    "plant": ("#PlantLover", "#UrbanJungle"),
+    "sunset": ("#SunsetLovers", "#GoldenHour", "#SkyLovers"),
+    "sky": ("#SkyLovers", "#CloudLovers"),
+    "snow": ("#WinterWonderland", "#SnowDay"),
+    "car": ("#CarsOfInstagram", "#CarLifestyle"),
+    "sports car": ("#CarsOfInstagram", "#supercar", "#CarSpotting"),
+    "motorcycle": ("#BikeLife", "#motorcycle"),
+    "bicycle": ("#cycling", "#BikeLife"),
+    "boat": ("#BoatLife", "#sailing"),
     "airplane": ("#aviation", "#travel"),
-    "train": ("#trainspotting", "#railway"),
-    "city": ("#citylife", "#urbanphotography"),
-    "building": ("#architecture", "#architecturephotography"),
+    "train": ("#TrainSpotting", "#railway"),
+    "city": ("#CityLife", "#UrbanPhotography"),
+    "building": ("#architecture", "#ArchitecturePhotography"),
     "bridge": ("#architecture", "#cityscape"),
-    "street": ("#streetphotography", "#citylife"),
-    "person": ("#portrait", "#people"),
-    "people": ("#people", "#streetphotography"),
-    "baby": ("#babylove", "#family"),
-    "book": ("#bookstagram", "#booklover"),
+    "street": ("#StreetPhotography", "#CityLife"),
+    "person": ("#people", "#candid"),
+    "people": ("#people", "#StreetPhotography"),
+    "baby": ("#BabyLove", "#family"),
+    "book": ("#bookstagram", "#BookLover"),
     "laptop": ("#workspace", "#productivity"),
     "computer": ("#workspace", "#tech"),
     "phone": ("#tech", "#gadgets"),
     "guitar": ("#guitar", "#music"),
     "ball": ("#sports", "#game"),
-    "surfboard": ("#surfing", "#surflife"),
-    "skateboard": ("#skateboarding", "#skatelife"),
-    "sofa": ("#homedecor", "#cozy"),
-    "couch": ("#homedecor", "#cozy"),
+    "surfboard": ("#surfing", "#SurfLife"),
+    "skateboard": ("#skateboarding", "#SkateLife"),
+    "sofa": ("#HomeDecor", "#cozy"),
+    "couch": ("#HomeDecor", "#cozy"),
     "bed": ("#cozy", "#bedroom"),
-    "kitchen": ("#homecooking", "#kitchen"),
+    "kitchen": ("#HomeCooking", "#kitchen"),
     "shoe": ("#sneakers", "#style"),
     "dress": ("#fashion", "#ootd"),
+    "portrait": ("#PortraitPhotography",),
+    "motorbike": ("#BikeLife", "#MotorcycleLife"),
+    "vegetables": ("#HealthyFood", "#fresh"),
+    "insect": ("#MacroPhotography", "#insects"),
+    "wildlife": ("#WildlifePhotography", "#NatureLovers"),
+    "monkey": ("#WildlifePhotography",),
+    "sea life": ("#underwater", "#OceanLife"),
+    "architecture": ("#ArchitecturePhotography", "#travel"),
+    "palace": ("#architecture", "#travel"),
+    "castle": ("#architecture", "#travel"),
+    "church": ("#architecture",),
+    "shop": ("#ShopLocal", "#StreetPhotography"),
+    "tech": ("#technology", "#electronics"),
+    "nature": ("#landscape", "#NatureLovers"),
+    "valley": ("#landscape", "#hiking"),
+    "mountains": ("#landscape", "#MountainView"),
+    "sport": ("#sports", "#GameDay"),
+    "soccer": ("#football", "#sports"),
+    "music": ("#MusicLovers",),
+    "space": ("#space", "#astronomy"),
+    "rocket": ("#space", "#launch"),
+    "fashion": ("#style", "#ootd"),
+    "flowers": ("#FlowerPower", "#bloom"),
+    "daisy": ("#flowers", "#bloom"),
+    "squirrel": ("#WildlifePhotography", "#NatureLovers"),
+    "butterfly": ("#MacroPhotography", "#NatureLovers"),
+    "ladybug": ("#MacroPhotography", "#insects"),
+    "canoe": ("#paddling", "#LakeLife"),
+    "pier": ("#LakeLife", "#waterfront"),
+    "street sign": ("#StreetPhotography", "#signs"),
 }
 
 # Words that make poor hashtags: function words, and verbs and adjectives that
@@ -167,6 +230,6 @@ _WORDS = """
     large small big little huge tiny tall short long old young new white black red blue green yellow
     brown gray grey pink purple dark light bright colorful different various full empty open closed
     many very nice good great beautiful pretty cute other same first last single whole half
-    arafed araffe arafly
+    arafed araffe arafly line area way
 """
 STOPWORDS = frozenset(_WORDS.split())

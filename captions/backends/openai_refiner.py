@@ -1,9 +1,13 @@
 """Captions and hashtags written by an LLM through the ``openai`` SDK.
 
 Works with OpenAI and with OpenAI-compatible servers (Ollama, vLLM, the
-Hugging Face router) through ``base_url``. The reply is a strict JSON schema and
-is re-validated here: hashtag syntax, duplicates and platform limits are
-enforced by ``captions.platforms``, never trusted to the model.
+Hugging Face router) through ``base_url``. It asks for a strict JSON schema and
+is tolerant of what servers really send: JSON in a code fence or after some
+prose is accepted when it validates; a server that rejects ``json_schema``
+gets ``json_object``, then plain prompting; a reply cut off at the token limit
+is asked for once more with twice the limit and a request to be brief.
+Hashtag syntax, duplicates and platform limits are enforced afterwards by the
+one order (``captions.post_order``), never trusted to the model.
 
 Retries: the SDK's own retries are off. Provider errors become a
 ``BackendError`` (retryable or not) and the Celery task is the one retry layer.
@@ -40,6 +44,10 @@ class _UnusableReply(Exception):
     """The model answered, but not with something we can use."""
 
 
+class _CutOff(_UnusableReply):
+    """The reply hit the token limit (``finish_reason=length``)."""
+
+
 class OpenAIRefiner:
     name = "openai"
     languages: tuple[str, ...] | None = None  # any language the model can write
@@ -67,6 +75,9 @@ class OpenAIRefiner:
         # servers know only max_tokens.
         official = base_url is None or OFFICIAL_HOST in base_url
         self._token_param = "max_completion_tokens" if official else "max_tokens"
+        # json_schema, then json_object, then plain prompting: lowered for good
+        # (in this process) once the server rejects a response format.
+        self._mode = "json_schema"
 
     def refine(self, request: RefineRequest) -> list[Suggestion]:
         platforms.get_platform(request.platform)  # unknown keys fail before any request
@@ -74,61 +85,142 @@ class OpenAIRefiner:
         if not 1 <= request.count <= platforms.MAX_VARIANTS:
             raise BackendError(f"Ask for 1 to {platforms.MAX_VARIANTS} variants, not {request.count}.")
         problem: _UnusableReply | None = None
+        brief = False
         for attempt in (1, 2):
             try:
-                return self._attempt(request)
+                return self._attempt(request, brief=brief)
+            except _CutOff as exc:
+                logger.info("LLM reply cut off (attempt %d)", attempt)
+                problem, brief = exc, True  # once more, with room and a request to be brief
             except _UnusableReply as exc:
                 logger.info("Unusable LLM reply (attempt %d): %s", attempt, exc)
                 problem = exc
-        raise BackendError(f"The language model gave no usable answer, twice: {problem}")
+        raise BackendError(f"The language model gave no usable answer ({problem}).")
 
-    def _attempt(self, request: RefineRequest) -> list[Suggestion]:
-        try:
-            completion = self._client.chat.completions.parse(
-                model=self.model,
-                messages=openai_prompt.messages(request),
-                response_format=openai_prompt.Variants,
-                **{self._token_param: self.max_tokens},
-            )
-        except openai.LengthFinishReasonError:
-            raise _UnusableReply("its reply was cut off at the token limit.") from None
-        except openai.ContentFilterFinishReasonError:
-            raise _UnusableReply("its reply was blocked by the provider's content filter.") from None
-        except (pydantic.ValidationError, json.JSONDecodeError):
-            raise _UnusableReply("its reply was not valid JSON in the expected format.") from None
-        except openai.APIResponseValidationError:
-            raise _UnusableReply("the server's response was malformed.") from None
-        except openai.APIError as exc:
-            raise provider_error(exc, secret=self._api_key) from None
+    def _attempt(self, request: RefineRequest, *, brief: bool) -> list[Suggestion]:
+        messages = openai_prompt.messages(request)
+        if self._mode != "json_schema":
+            messages[0]["content"] += openai_prompt.JSON_INSTRUCTION
+        if brief:
+            messages[0]["content"] += openai_prompt.BRIEF_INSTRUCTION
+        limit = self.max_tokens * 2 if brief else self.max_tokens
+        while True:
+            try:
+                completion = self._client.chat.completions.create(
+                    model=self.model,
+                    messages=messages,
+                    **self._response_format(),
+                    **{self._token_param: limit},
+                )
+                break
+            except openai.BadRequestError as exc:
+                # Servers without structured output reject json_schema (or any
+                # response_format): fall back to json_object, then to plain prompting.
+                if not _rejects_response_format(exc) or self._mode == "plain":
+                    raise provider_error(exc, secret=self._api_key) from None
+                self._mode = "json_object" if self._mode == "json_schema" else "plain"
+                logger.info("LLM server rejected the response format; now using %s", self._mode)
+                messages = openai_prompt.messages(request)
+                messages[0]["content"] += openai_prompt.JSON_INSTRUCTION
+                if brief:
+                    messages[0]["content"] += openai_prompt.BRIEF_INSTRUCTION
+            except openai.APIResponseValidationError:
+                raise _UnusableReply("the server's response was malformed") from None
+            except openai.APIError as exc:
+                raise provider_error(exc, secret=self._api_key) from None
 
         if not completion.choices:
-            raise _UnusableReply("its reply had no content.")
-        message = completion.choices[0].message
-        if message.refusal:
+            raise _UnusableReply("its reply had no content")
+        choice = completion.choices[0]
+        message = choice.message
+        if getattr(message, "refusal", None):
             logger.info("LLM refusal: %s", message.refusal[:500])
-            raise _UnusableReply("it declined to write captions for this photo.")
-        if message.parsed is None:
-            raise _UnusableReply("its reply had no content.")
-        return self._validated(message.parsed, request)
+            raise _UnusableReply("it declined to write captions for this photo")
+        if choice.finish_reason == "length":
+            raise _CutOff("its reply was cut off at the token limit")
+        if choice.finish_reason == "content_filter":
+            raise _UnusableReply("its reply was blocked by the provider's content filter")
+        parsed = parse_variants(message.content or "")
+        if parsed is None:
+            raise _UnusableReply("its reply was not valid JSON in the expected format")
+        return self._validated(parsed, request)
+
+    def _response_format(self) -> dict:
+        if self._mode == "json_schema":
+            return {"response_format": openai_prompt.RESPONSE_FORMAT}
+        if self._mode == "json_object":
+            return {"response_format": {"type": "json_object"}}
+        return {}
 
     @staticmethod
     def _validated(parsed: openai_prompt.Variants, request: RefineRequest) -> list[Suggestion]:
-        """Exactly ``count`` suggestions, each within the platform's rules."""
-        filler = [*request.tags, *platforms.get_platform(request.platform).generic_hashtags]
+        """Exactly ``count`` distinct, non-empty captions. Hashtags are kept as
+        the model wrote them: the one order (``captions.post_order``) cleans,
+        filters, counts and caps them afterwards, so none is trimmed before the
+        banned list has seen it."""
         suggestions: list[Suggestion] = []
         seen: set[str] = set()
         for variant in parsed.variants:
-            raw = Suggestion(caption=variant.caption, hashtags=tuple(variant.hashtags))
-            suggestion = platforms.enforce(request.platform, raw, filler=filler)
-            key = suggestion.caption.casefold()
-            if key in seen or platforms.violations(request.platform, suggestion):
+            caption, _ = platforms.clean_caption(variant.caption)
+            key = caption.casefold()
+            if not caption or key in seen:
                 continue
             seen.add(key)
-            suggestions.append(suggestion)
+            suggestions.append(Suggestion(caption=variant.caption, hashtags=tuple(variant.hashtags)))
         if len(suggestions) < request.count:
             usable = len(suggestions)
-            raise _UnusableReply(f"only {usable} of the {request.count} variants asked for were usable.")
+            raise _UnusableReply(f"only {usable} of the {request.count} variants asked for were usable")
         return suggestions[: request.count]
+
+
+_FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
+
+
+def parse_variants(content: str) -> openai_prompt.Variants | None:
+    """The variants in a reply: plain JSON, JSON in a code fence, or JSON after
+    some leading prose, as long as it validates against the schema."""
+    candidates = [content.strip(), *(m.group(1).strip() for m in _FENCE.finditer(content))]
+    decoder = json.JSONDecoder()
+    for text in candidates:
+        for start in [i for i, ch in enumerate(text) if ch == "{"][:20]:
+            try:
+                data, _ = decoder.raw_decode(text, start)
+            except json.JSONDecodeError:
+                continue
+            try:
+                return openai_prompt.Variants.model_validate(_known_fields(data))
+            except pydantic.ValidationError:
+                continue
+    return None
+
+
+def _known_fields(data):
+    """Only the fields the schema knows: a model without structured output may
+    add a "notes" key, or write the hashtags as one string."""
+    if not isinstance(data, dict) or not isinstance(data.get("variants"), list):
+        return data
+    variants = []
+    for item in data["variants"]:
+        if not isinstance(item, dict):
+            return data
+        hashtags = item.get("hashtags", [])
+        if isinstance(hashtags, str):
+            hashtags = hashtags.split()
+        variants.append({"caption": item.get("caption"), "hashtags": hashtags})
+    return {"variants": variants}
+
+
+def _rejects_response_format(exc: openai.BadRequestError) -> bool:
+    """Whether a 400 says the server lacks this kind of structured output (not
+    that our request is wrong in some other way)."""
+    text = f"{exc.message} {getattr(exc, 'param', '') or ''}".lower()
+    about_format = any(
+        w in text for w in ("response_format", "json_schema", "json_object", "structured output")
+    )
+    unsupported = any(
+        w in text for w in ("not supported", "unsupported", "does not support", "unknown", "unrecognized")
+    )
+    return about_format and unsupported
 
 
 def provider_error(exc: openai.APIError, *, secret: str = "") -> BackendError:

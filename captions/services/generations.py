@@ -28,7 +28,7 @@ class GenerationOptions:
 
 
 def generation_sources() -> list[str]:
-    sources = [Source.BLIP, Source.VIT_GPT2, Source.TAGGER]
+    sources = [Source.BLIP, Source.VIT_GPT2, Source.TAGGER, Source.PEOPLE]
     if settings.NSFW_ENABLED:
         sources.append(Source.NSFW)
     return [str(s) for s in sources]

@@ -15,10 +15,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from captions import platforms
 from captions.backends.base import BackendError, RefineRequest
 from captions.models import Dispatch, Generation, ModelCaption, Source, Suggestion
-from captions.services import banned_hashtags, dispatch, moderation, sources
+from captions.services import dispatch, moderation, sources, suggestion_rules
 from captions.services.deadlines import backoff_seconds, call_within_deadline
 from captions.services.faults import photo_fault
 
@@ -160,6 +159,8 @@ def _backend_for(source: str):
         return sources.tagger()
     if source == Source.NSFW:
         return moderation.nsfw_scorer()
+    if source == Source.PEOPLE:
+        return sources.people_detector()
     raise ValueError(f"unknown source {source!r}")
 
 
@@ -178,6 +179,16 @@ def _infer(source: str, backend, images: list) -> list[dict]:
                 "model_name": backend.model_name,
             }
             for tags in per_image
+        ]
+    if source == Source.PEOPLE:
+        return [
+            {
+                "tags": [{"label": word, "score": 1.0, "fine": people.summary} for word in people.words],
+                "text": people.summary,
+                "score": people.faces,
+                "model_name": backend.model_name,
+            }
+            for people in backend.detect(images)
         ]
     return [{"score": score, "model_name": backend.model_name} for score in backend.score(images)]
 
@@ -236,14 +247,14 @@ def generation_fan_in(*, generation_id: int) -> str | None:
 def refine_request(generation: Generation) -> RefineRequest:
     rows = {row.source: row for row in generation.model_captions.filter(status=ModelCaption.Status.OK)}
     captions = {s: rows[s].text for s in CAPTION_SOURCES if s in rows and rows[s].text}
-    tags = tuple(tag["label"] for tag in rows[Source.TAGGER].tags) if Source.TAGGER in rows else ()
     return RefineRequest(
         captions=captions,
-        tags=tags,
         platform=generation.platform,
         tone=generation.tone,
         language=generation.language,
         count=generation.variants,
+        seed=generation.pk,  # the same job writes the same words; a new run, new ones
+        **suggestion_rules.refine_inputs(rows=rows),
     )
 
 
@@ -280,17 +291,13 @@ def _refine_claimed(generation_id: int) -> None:
         if refiner.name == "offline":
             _finish_failed(generation_id, f"Could not write captions: {exc.message}")
             return
-        fallback_reason = _fallback_notice(exc)
+        fallback_reason = f"{exc.message.rstrip('.')}; these captions were written by the offline composer."
         refiner = sources.offline_refiner()
         suggestions = refiner.refine(request)
     seconds = time.monotonic() - started
-    is_banned = banned_hashtags.banned_hashtag_matcher()
-    suggestions, dropped, llm_hit = banned_hashtags.suggestions_filter_banned(
-        suggestions=suggestions, from_llm=refiner.name != "offline", is_banned=is_banned
+    suggestions, dropped, llm_hit = suggestion_rules.suggestions_finalise(
+        request=request, suggestions=suggestions, from_llm=refiner.name != "offline"
     )
-    # Dropping banned tags can leave a post under the platform's minimum (LinkedIn wants 3).
-    filler = [t for t in platforms.get_platform(generation.platform).generic_hashtags if not is_banned(t)]
-    suggestions = [platforms.enforce(generation.platform, s, filler=filler) for s in suggestions]
     rows = generation.model_captions.all()
     partial = bool(fallback_reason) or any(
         r.status == ModelCaption.Status.FAILED for r in rows if r.source in CONTENT_SOURCES
@@ -322,14 +329,6 @@ def _refine_claimed(generation_id: int) -> None:
         )
     if llm_hit:
         moderation.photo_flag(photo=generation.photo, reason="The language model produced banned hashtags.")
-
-
-def _fallback_notice(exc: BackendError) -> str:
-    if exc.timed_out:
-        why = "The language model didn't answer in time"
-    else:
-        why = f"The language model could not be used ({exc.message.rstrip('.')})"
-    return f"{why}; these captions were written offline."
 
 
 def _finish_failed(generation_id: int, message: str) -> None:

@@ -64,6 +64,12 @@ def tagger() -> Tagger:
     return load_tagger()
 
 
+def people_detector():
+    from captions.backends.people import load_people_detector
+
+    return load_people_detector()
+
+
 def refiner_kind() -> str:
     mode = settings.CAPTIONS_REFINER
     if mode in ("openai", "offline"):

@@ -11,10 +11,11 @@ logger = logging.getLogger(__name__)
 
 
 def vision_warm() -> list[str]:
-    """Load the tagger and, when enabled, the NSFW scorer; return what loaded.
-    A failure is only logged: the task that needs the model reports it properly."""
+    """Load the tagger, the people detector (cheap: see docs/quality.md) and, when enabled,
+    the NSFW scorer; return what loaded. A failure is only logged: the task
+    that needs the model reports it properly."""
     loaded = []
-    loaders = [("tagger", sources.tagger)]
+    loaders = [("tagger", sources.tagger), ("people", sources.people_detector)]
     if settings.NSFW_ENABLED:
         loaders.append(("nsfw", moderation.nsfw_scorer))
     for name, load in loaders:

@@ -83,8 +83,8 @@ def test_popular_companions_follow_the_platform():
         suggestions = OfflineRefiner().refine(request(platform=platform, tags=("cat",), count=5))
         return {tag for s in suggestions for tag in s.hashtags}
 
-    assert "#catsofinstagram" in all_tags("instagram")
-    assert "#catsoftiktok" in all_tags("tiktok")
+    assert "#CatsOfInstagram" in all_tags("instagram")
+    assert "#CatsOfTikTok" in all_tags("tiktok")
     assert not any("ofinstagram" in tag for tag in all_tags("linkedin"))
 
 
@@ -132,3 +132,79 @@ def test_it_says_it_writes_english_only():
     assert refiner.languages == ("en",)
     assert refiner.note == "The offline composer writes English only."
     assert refiner.refine(request(language="de"))  # still English, not an error
+
+
+def test_a_new_seed_gives_new_variants_and_the_same_seed_the_same():
+    first = OfflineRefiner().refine(request(seed=1))
+    assert OfflineRefiner().refine(request(seed=1)) == first
+    others = [OfflineRefiner().refine(request(seed=seed)) for seed in range(2, 6)]
+    assert any(run != first for run in others)
+    assert len({tuple(s.caption for s in run) for run in [first, *others]}) >= 3
+
+
+def test_the_captions_noun_leads_over_a_tags_guess():
+    suggestions = OfflineRefiner().refine(
+        request(captions={"blip": "a woman in a uniform posing for a picture"}, tags=("helmet",))
+    )
+    for suggestion in suggestions:
+        assert "woman in a uniform posing for a picture" in suggestion.caption
+        assert "helmet" not in suggestion.caption
+        assert suggestion.hashtags.index("#woman") < suggestion.hashtags.index("#helmet")
+
+
+@pytest.mark.parametrize("platform", ["instagram", "x", "tiktok"])
+@pytest.mark.parametrize("tone", list(TONE_RULES))
+def test_at_most_one_generic_hashtag_on_small_platforms(platform, tone):
+    from captions.post_order import is_generic
+
+    for tags in [("cat",), (), ("cat", "sofa", "remote control")]:
+        for suggestion in OfflineRefiner().refine(request(platform=platform, tone=tone, tags=tags, count=5)):
+            assert sum(is_generic(t) for t in suggestion.hashtags) <= 1
+
+
+def test_every_hashtag_follows_the_one_casing_rule():
+    from captions.platforms import clean_hashtag
+
+    for platform in PLATFORM_RULES:
+        for suggestion in OfflineRefiner().refine(request(platform=platform, count=5)):
+            for tag in suggestion.hashtags:
+                assert clean_hashtag(tag) == tag
+                body = tag[1:]
+                assert body.islower() or body[0].isupper(), tag  # "#cat" or "#CatLover", never "#Cat"
+
+
+@pytest.mark.parametrize(
+    ("tags", "wrong"),
+    [
+        (("coffee",), ["a coffee", "an coffee"]),
+        (("bubbles",), ["a bubbles", "bubbles is", "bubbles has"]),
+        (("soccer",), ["a soccer", "the soccer"]),
+        (("mountains",), ["a mountains", "mountains is"]),
+        (("owl",), ["a owl"]),
+    ],
+)
+def test_sentences_agree_with_mass_plural_and_activity_nouns(tags, wrong):
+    for tone in TONE_RULES:
+        for platform in PLATFORM_RULES:
+            for suggestion in OfflineRefiner().refine(
+                request(captions={}, tags=tags, tone=tone, platform=platform, count=5)
+            ):
+                text = suggestion.caption.lower()
+                assert not any(w in text for w in wrong), suggestion.caption
+                assert "{" not in text
+
+
+def test_a_portrait_is_about_the_person_not_their_props():
+    suggestions = OfflineRefiner().refine(request(captions={}, tags=("helmet",), people=("portrait",)))
+    assert all("portrait" in s.caption.lower() and "helmet" not in s.caption.lower() for s in suggestions)
+    assert all("#portrait" in s.hashtags for s in suggestions)
+
+
+def test_a_close_up_caption_loses_its_filler_and_people_are_never_rated():
+    suggestions = OfflineRefiner().refine(
+        request(captions={"blip": "a close up of a man laying on a bed"}, tags=(), tone="funny", count=5)
+    )
+    for suggestion in suggestions:
+        assert "close up" not in suggestion.caption and "laying" not in suggestion.caption
+        assert "a man lying on a bed" in suggestion.caption.lower()
+        assert "Rating" not in suggestion.caption

@@ -12,6 +12,7 @@ import pytest
 from captions.backends.base import BackendError, RefineRequest
 from captions.backends.openai_refiner import OpenAIRefiner
 from captions.platforms import PLATFORM_RULES, TONE_RULES, violations
+from captions.post_order import finalise
 from tests.fakes.openai_server import FakeOpenAIServer
 
 SECRET = "sk-test-SECRET-0123456789abcdef"
@@ -66,8 +67,9 @@ def test_success_returns_count_relevant_suggestions(refiner, fake):
 @pytest.mark.parametrize("count", [1, 5])
 @pytest.mark.parametrize("tone", list(TONE_RULES))
 @pytest.mark.parametrize("platform", list(PLATFORM_RULES))
-def test_every_suggestion_obeys_its_platform(refiner, platform, tone, count):
-    suggestions = refiner.refine(request(platform=platform, tone=tone, count=count))
+def test_every_suggestion_obeys_its_platform_after_the_one_order(refiner, platform, tone, count):
+    raw = refiner.refine(request(platform=platform, tone=tone, count=count))
+    suggestions = finalise(platform, raw, candidates=TAGS).suggestions
     assert len(suggestions) == count
     for suggestion in suggestions:
         assert violations(platform, suggestion) == []
@@ -76,7 +78,7 @@ def test_every_suggestion_obeys_its_platform(refiner, platform, tone, count):
 @pytest.mark.parametrize("platform", list(PLATFORM_RULES))
 def test_rule_breaking_output_is_fixed_by_code(refiner, fake, platform):
     fake.fail_next("rule_breaking")
-    suggestions = refiner.refine(request(platform=platform, count=3))
+    suggestions = finalise(platform, refiner.refine(request(platform=platform, count=3))).suggestions
     assert len(suggestions) == 3
     for suggestion in suggestions:
         assert violations(platform, suggestion) == []
@@ -226,9 +228,79 @@ def test_a_wrong_key_against_a_checking_server(fake):
 def test_scripted_replies_are_validated_too(refiner, fake):
     variants = [{"caption": f"Caption {i}", "hashtags": ["#Cat", "#cat", "#a-b"]} for i in range(3)]
     fake.reply_next({"variants": variants})
-    suggestions = refiner.refine(request(platform="linkedin"))
-    assert [s.hashtags[:2] for s in suggestions] == [("#Cat", "#AB")] * 3
+    raw = refiner.refine(request(platform="linkedin"))
+    assert [s.hashtags for s in raw] == [("#Cat", "#cat", "#a-b")] * 3  # the one order cleans them
+    suggestions = finalise("linkedin", raw, candidates=TAGS).suggestions
+    assert [s.hashtags for s in suggestions] == [("#cat", "#sofa", "#RemoteControl")] * 3
     assert all(violations("linkedin", s) == [] for s in suggestions)
+
+
+# Reply shapes of OpenAI-compatible servers ------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["fenced", "prose"])
+def test_valid_json_in_a_code_fence_or_after_prose_is_accepted(refiner, fake, mode):
+    fake.fail_next(mode)
+    suggestions = refiner.refine(request())
+    assert len(suggestions) == 3
+    assert all("cat" in s.caption.lower() for s in suggestions)
+    assert len(fake.requests) == 1
+
+
+def test_extra_keys_and_hashtags_as_one_string_are_tolerated(refiner, fake):
+    variants = [{"caption": f"A cat, take {i}.", "hashtags": "#cat #sofa", "mood": "happy"} for i in range(3)]
+    fake.reply_next("Here you go:\n" + json.dumps({"variants": variants, "notes": "enjoy"}))
+    suggestions = refiner.refine(request())
+    assert [s.hashtags for s in suggestions] == [("#cat", "#sofa")] * 3
+
+
+def test_a_fenced_reply_that_breaks_the_schema_is_still_unusable(refiner, fake):
+    for _ in range(2):
+        fake.reply_next('```json\n{"captions": ["no variants key"]}\n```')
+    with pytest.raises(BackendError) as caught:
+        refiner.refine(request())
+    assert "not valid JSON in the expected format" in caught.value.message
+
+
+def test_a_reply_cut_off_is_retried_once_with_a_larger_limit_and_a_brevity_instruction(refiner, fake):
+    fake.fail_next("length")
+    assert len(refiner.refine(request())) == 3
+    first, second = (r["json"] for r in fake.requests)
+    assert first["max_tokens"] == 1500 and second["max_tokens"] == 3000
+    assert "Be brief" not in first["messages"][0]["content"]
+    assert "Be brief" in second["messages"][0]["content"]
+
+
+def test_a_reply_cut_off_twice_fails_for_good_with_a_readable_reason(refiner, fake):
+    fake.fail_next("length", times=2)
+    with pytest.raises(BackendError) as caught:
+        refiner.refine(request())
+    assert caught.value.message == (
+        "The language model gave no usable answer (its reply was cut off at the token limit)."
+    )
+    assert len(fake.requests) == 2
+
+
+def test_a_server_without_json_schema_gets_json_object(refiner, fake):
+    fake.rejected_formats = {"json_schema"}
+    try:
+        assert len(refiner.refine(request())) == 3
+        assert len(refiner.refine(request())) == 3  # remembered: no second rejection
+    finally:
+        fake.rejected_formats = set()
+    formats = [(r["json"].get("response_format") or {}).get("type") for r in fake.requests]
+    assert formats == ["json_schema", "json_object", "json_object"]
+    assert '{"variants"' in fake.requests[1]["json"]["messages"][0]["content"]
+
+
+def test_a_server_without_any_response_format_gets_plain_prompting(refiner, fake):
+    fake.rejected_formats = {"json_schema", "json_object"}
+    try:
+        assert len(refiner.refine(request())) == 3
+    finally:
+        fake.rejected_formats = set()
+    assert [r["json"].get("response_format") for r in fake.requests][-1] is None
+    assert len(fake.requests) == 3
 
 
 def test_the_standalone_server_answers_and_takes_switches(tmp_path):

@@ -13,7 +13,18 @@ from collections.abc import Callable
 from typing import Any
 
 REPLY_MODES = frozenset(
-    {"ok", "hang", "malformed", "refusal", "length", "content_filter", "rule_breaking", "few"}
+    {
+        "ok",
+        "hang",
+        "malformed",
+        "refusal",
+        "length",
+        "content_filter",
+        "rule_breaking",
+        "few",
+        "fenced",  # valid JSON inside a ```json code fence, as many local servers answer
+        "prose",  # valid JSON after a sentence of leading prose
+    }
 )
 
 # A reply that breaks every rule the server side has to enforce.
@@ -137,6 +148,10 @@ def reply_content(mode: str, body: dict[str, Any]) -> tuple[str | None, str, str
         return None, "stop", "I'm sorry, but I can't help with that request."
     if mode == "content_filter":
         return None, "content_filter", None
+    if mode == "fenced":
+        return f"```json\n{good}\n```", "stop", None
+    if mode == "prose":
+        return f"Sure! Here are {count} captions for your photo:\n\n{good}\n\nEnjoy!", "stop", None
     if mode == "few":
         return json.dumps({"variants": _variants(1, captions, objects)}), "stop", None
     if mode == "rule_breaking":

@@ -8,8 +8,10 @@ block. Every request is recorded.
 
 Switches for the next responses (see ``MODES``): errors with real error bodies
 (429 with Retry-After, 500, 503, 401, 404, ...), a hang (for timeouts),
-malformed JSON, a refusal, a reply cut off at the token limit, output that
-breaks every hashtag rule, or a scripted reply.
+malformed JSON, a refusal, a reply cut off at the token limit, JSON in a code
+fence or after leading prose, output that breaks every hashtag rule, or a
+scripted reply. ``rejected_formats`` makes it a server without structured
+output: a request with such a ``response_format`` gets a 400.
 
 In-process::
 
@@ -71,6 +73,14 @@ class _Handler(FakeHandler):
         if begun is None:
             return
         number, action, key = begun
+        wanted = (body.get("response_format") or {}).get("type")
+        if wanted in self.fake.rejected_formats:
+            # What vLLM, llama.cpp and older servers say about structured output they lack.
+            message = (
+                f"Invalid parameter: 'response_format' of type '{wanted}' is not supported with this model."
+            )
+            self._send(400, _error_body(message, "invalid_request_error", None))
+            return
         if isinstance(action, str) and action in ERRORS:
             status, body_, extra_headers = ERRORS[action](key=key, retry_after=self.fake.retry_after)
             self._send(status, body_, extra_headers)
@@ -100,6 +110,8 @@ class FakeOpenAIServer(FakeServer):
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, latency: float = 0.0):
         super().__init__(host=host, port=port, latency=latency)
         self.api_key: str | None = None  # when set, any other key gets a 401
+        # response_format types this server refuses with a 400 ("json_schema", "json_object").
+        self.rejected_formats: set[str] = set()
 
     def reply_next(self, content: str | dict, *, finish_reason: str = "stop") -> None:
         """Answer the next request with this content (a dict is sent as JSON)."""

@@ -38,7 +38,7 @@ def test_upload_reaches_done_with_both_captions_tags_and_llm_hashtags(site, alic
     generation = photo.generations.get()
     assert generation.status == Generation.Status.DONE, generation.error
     rows = {row.source: row for row in generation.model_captions.all()}
-    assert set(rows) == {"blip", "vit_gpt2", "tagger", "nsfw"}
+    assert set(rows) == {"blip", "vit_gpt2", "tagger", "people", "nsfw"}
     assert all(row.status == ModelCaption.Status.OK for row in rows.values())
     assert rows["vit_gpt2"].text == "a grey cat lying on a blanket"
     assert rows["blip"].text and rows["blip"].text in page  # Tiny random weights: some words.
@@ -87,7 +87,7 @@ def test_llm_failure_falls_back_to_offline_hashtags_marked_as_such(site, alice_c
     generation = photo.generations.get()
     assert generation.status == Generation.Status.PARTIAL
     assert generation.refiner == "offline"
-    assert generation.refiner_fallback_reason.endswith("these captions were written offline.")
+    assert generation.refiner_fallback_reason.endswith("these captions were written by the offline composer.")
     assert generation.refiner_fallback_reason in page
     assert page.count('data-refiner="offline"') == 3
     _suggestions_ok(generation)

@@ -58,7 +58,7 @@ def test_a_language_model_slower_than_the_deadline_gets_two_requests_then_the_of
     assert len(llm.requests) == 2  # The first, and one retry of a timeout; never a pile of them.
     assert generation.status == Status.PARTIAL and generation.refiner == "offline"
     assert generation.refiner_fallback_reason == (
-        "The language model didn't answer in time; these captions were written offline."
+        "The language model did not answer in time; these captions were written by the offline composer."
     )
     assert generation.suggestions.count() == generation.variants
     assert generation.progress_note == ""  # Cleared once final.
