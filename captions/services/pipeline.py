@@ -22,6 +22,7 @@ from captions.backends.base import BackendError, RefineRequest
 from captions.models import Generation, ModelCaption, Source, Suggestion
 from captions.services import banned_hashtags, moderation, sources
 from captions.services.generations import enqueue_refine, enqueue_sources
+from captions.services.photo_images import photo_image_for_models
 
 logger = logging.getLogger(__name__)
 
@@ -78,15 +79,10 @@ def source_run(*, source: str, generation_ids: list[int], final_attempt: bool = 
 
 
 def _load_images(generations: list[Generation]):
-    from PIL import Image
-
     loaded, unreadable = [], []
     for generation in generations:
         try:
-            with generation.photo.image.open("rb") as handle:
-                image = Image.open(handle)
-                image.load()
-            loaded.append((generation, image.convert("RGB")))
+            loaded.append((generation, photo_image_for_models(photo=generation.photo)))
         except (OSError, ValueError) as exc:
             logger.warning("Could not read photo %s: %s", generation.photo_id, exc)
             unreadable.append((generation, "The stored photo could not be read."))
