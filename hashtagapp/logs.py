@@ -141,6 +141,7 @@ def logging_config(*, level: str, fmt: str) -> dict:
             # Each model load would otherwise log a line per HTTP HEAD and per file.
             "httpx": {"level": "WARNING"},
             "httpcore": {"level": "WARNING"},
+            "httpx2": {"level": "WARNING"},
             "filelock": {"level": "WARNING"},
         },
     }
