@@ -30,6 +30,7 @@ STAGES = ("queued", "captioning", "refining", "total")
 # The most recent finished jobs a scrape reads for its quantiles; bounds the scrape's cost.
 WINDOW_MAX_JOBS = 5000
 QUEUES = ("vision", "llm")
+BROKER_TIMEOUT = 2.0
 # kombu's Redis transport keeps priority levels in separate lists: "<queue>\x06\x16<priority>".
 _REDIS_PRIORITY_SEP = "\x06\x16"
 
@@ -75,7 +76,9 @@ def queue_lengths() -> dict[str, int] | None:
 
     if not app.conf.broker_url.startswith(("redis://", "rediss://")):
         return None
-    with app.connection_for_read() as connection:
+    with app.connection_for_read(connect_timeout=BROKER_TIMEOUT) as connection:
+        # One quick try: a scrape must not hang on kombu's reconnect loop while the broker is down.
+        connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=BROKER_TIMEOUT)
         client = connection.default_channel.client
         lengths = {}
         for queue in QUEUES:
