@@ -155,7 +155,7 @@ JOB_ARGUMENTS = ("generation_id", "generation_ids")
 def _job_ids(task, args: tuple, kwargs: dict) -> str | None:
     try:
         bound_args = inspect.signature(task.run).bind_partial(*(args or ()), **(kwargs or {}))
-    except (TypeError, ValueError):
+    except (AttributeError, TypeError, ValueError):
         return None
     for name in JOB_ARGUMENTS:
         value = bound_args.arguments.get(name)
