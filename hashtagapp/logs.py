@@ -138,6 +138,8 @@ def logging_config(*, level: str, fmt: str) -> dict:
                 "filters": ["one_line"],
                 "propagate": False,
             },
+            # A failing readiness check is a line a probe, not a traceback a probe.
+            "health_check": {"filters": ["one_line"]},
             # Each model load would otherwise log a line per HTTP HEAD and per file.
             "httpx": {"level": "WARNING"},
             "httpcore": {"level": "WARNING"},
