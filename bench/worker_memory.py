@@ -44,7 +44,20 @@ def measure(queue: str, run_dir: Path, settle: float) -> dict:
         "DJANGO_SETTINGS_MODULE": "hashtagapp.settings",
     }
     log = run_dir / f"{queue}.log"
-    args = [sys.executable, "-m", "celery", "-A", "hashtagapp", "worker", "-Q", queue, "-c", "2"]
+    args = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "hashtagapp",
+        "worker",
+        "-Q",
+        queue,
+        "-c",
+        "2",
+        "-l",
+        "INFO",
+    ]
     args += ["-n", f"{queue}@bench", "--without-gossip", "--without-mingle", "--without-heartbeat"]
     with log.open("wb") as handle:
         process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
@@ -71,7 +84,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="worker-memory-") as tmp:
         for queue in QUEUES:
             results["workers"].append(measure(queue, Path(tmp), settle=20 if queue == "vision" else 3))
-    rows = [[w["queue"], w["main_mb"], ", ".join(str(c) for c in w["children_mb"])] for w in results["workers"]]
+    rows = [
+        [w["queue"], w["main_mb"], ", ".join(str(c) for c in w["children_mb"])] for w in results["workers"]
+    ]
     print_table("Idle worker memory, two prefork children (MB)", ["queue", "main", "children"], rows)
     write_results("worker_memory", results)
 

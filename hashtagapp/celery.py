@@ -49,7 +49,7 @@ def _configure() -> None:
         task_routes={"captions.tasks.generation_refine": {"queue": "llm"}},
         task_always_eager=settings.CELERY_TASK_ALWAYS_EAGER,
         worker_hijack_root_logger=False,
-        # A child whose memory grew past this is replaced after its task (KiB; 0 turns it off).
+        # A child whose peak memory grew past this is replaced after its task (KiB; 0 turns it off).
         worker_max_memory_per_child=settings.CELERY_WORKER_MAX_MEMORY_PER_CHILD_MB * 1024 or None,
         beat_schedule={
             "reap-stuck-generations": {

@@ -288,8 +288,10 @@ METRICS_WINDOW_SECONDS = env.int("METRICS_WINDOW_SECONDS", default=3600)
 # Vision workers decode each photo at most this many pixels on its long side (the largest model
 # input is BLIP's 384; the tagger and NSFW scorer resize to 256 first).
 VISION_MAX_SIDE = env.int("VISION_MAX_SIDE", default=768)
-# A worker child whose memory passes this is replaced after its task (0: never).
-CELERY_WORKER_MAX_MEMORY_PER_CHILD_MB = env.int("CELERY_WORKER_MAX_MEMORY_PER_CHILD_MB", default=3072)
+# A worker child whose peak memory has passed this is replaced after its task (0: never). Above the
+# ~2.9 GB a child holding both caption models peaks at (docs/benchmarks.md), so only a leak or a
+# spike recycles one; lower it to trade model reloads for memory.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD_MB = env.int("CELERY_WORKER_MAX_MEMORY_PER_CHILD_MB", default=3584)
 # Signed media URLs for browsers: an S3 endpoint reachable from outside when the app's own
 # (AWS_S3_ENDPOINT_URL) is an internal name, e.g. http://minio:9000 inside compose.
 AWS_S3_PUBLIC_ENDPOINT_URL = env.str("AWS_S3_PUBLIC_ENDPOINT_URL", default="")

@@ -38,8 +38,8 @@ def max_memory(value: str | None) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-def test_children_are_recycled_past_3_gb_by_default_in_kib():
-    assert app.conf.worker_max_memory_per_child == 3072 * 1024
+def test_children_are_recycled_past_3_5_gb_by_default_in_kib():
+    assert app.conf.worker_max_memory_per_child == 3584 * 1024
 
 
 @pytest.mark.parametrize(("value", "expected"), [("1500", str(1500 * 1024)), ("0", "None")])
