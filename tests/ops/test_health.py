@@ -63,11 +63,16 @@ def test_readyz_plain_text_lists_each_check(anon_client):
 
 
 @pytest.mark.django_db
-def test_database_down_is_503_naming_the_database_and_no_connection_details(anon_client, monkeypatch):
-    # New connections (the check opens its own) go to a closed port with a password.
+def test_database_down_is_503_naming_the_database_and_no_connection_details(
+    anon_client, monkeypatch, tmp_path
+):
+    # New connections (the check opens its own) go to a closed port with a password, or to a file
+    # in a folder that does not exist.
     db = connections.settings["default"]
     monkeypatch.setitem(db, "PORT", "1")
     monkeypatch.setitem(db, "PASSWORD", "s3cret-password")
+    if db["ENGINE"].endswith("sqlite3"):
+        monkeypatch.setitem(db, "NAME", str(tmp_path / "missing" / "db.sqlite3"))
     response = readyz(anon_client)
     assert response.status_code == 503
     body = response.json()
@@ -75,7 +80,7 @@ def test_database_down_is_503_naming_the_database_and_no_connection_details(anon
     assert body["checks"]["database"].startswith("Unavailable")
     assert body["checks"]["broker"] == body["checks"]["storage"] == "ok"
     text = response.content.decode()
-    for secret in ("s3cret-password", "127.0.0.1", "postgres", db["NAME"]):
+    for secret in ("s3cret-password", "127.0.0.1", "postgres", db["NAME"], str(tmp_path)):
         assert secret not in text
 
 
