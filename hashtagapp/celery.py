@@ -6,6 +6,8 @@ from celery import Celery
 from celery.signals import worker_init, worker_process_init
 from kombu import Queue
 
+from hashtagapp.logs import connect_task_context, quiet_model_libraries
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hashtagapp.settings")
 
 app = Celery("hashtagapp")
@@ -56,6 +58,8 @@ def _configure() -> None:
         },
         task_always_eager=settings.CELERY_TASK_ALWAYS_EAGER,
         worker_hijack_root_logger=False,
+        # A child whose peak memory grew past this is replaced after its task (KiB; 0 turns it off).
+        worker_max_memory_per_child=settings.CELERY_WORKER_MAX_MEMORY_PER_CHILD_MB * 1024 or None,
         beat_schedule={
             "recover-jobs": {
                 "task": "captions.tasks.jobs_recover",
@@ -103,3 +107,13 @@ def _warm_vision_child(**kwargs) -> None:
     from captions.services.warmup import vision_warm
 
     vision_warm()
+
+
+# Logs: each task's id and job ids in every line it logs (hashtagapp.logs); model libraries quiet.
+connect_task_context()
+
+
+@worker_init.connect
+def _quiet_model_libraries(**kwargs) -> None:
+    """Before any child starts, so the libraries read the settings when they are first imported."""
+    quiet_model_libraries()

@@ -81,6 +81,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Operations: a request id for the logs, then /healthz, /readyz and /metrics for any Host.
+    "hashtagapp.request_id.RequestIdMiddleware",
+    "hashtagapp.probes.ProbesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -398,14 +401,6 @@ PERMISSIONS_POLICY = {
     "clipboard-write": ["self"],
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
-}
-
 # --- API (captions.api): Django REST framework, OpenAPI 3 by drf-spectacular -----------------------
 INSTALLED_APPS += ["rest_framework", "drf_spectacular", "drf_spectacular_sidecar"]
 # Requests per user per period (second, minute, hour or day) before 429 with Retry-After.
@@ -450,3 +445,43 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# --- Operations: logs, errors, metrics, memory, media URLs (docs/operations.md) --------------
+from hashtagapp.error_reporting import sentry_init  # noqa: E402
+from hashtagapp.logs import logging_config  # noqa: E402
+
+# plain: "2026-01-02T03:04:05.678Z INFO logger [request_id=…] message"; json: one object a line.
+LOGGING = logging_config(
+    level=env.str("LOG_LEVEL", default="INFO"), fmt=env.str("LOG_FORMAT", default="plain")
+)
+# Errors go to Sentry (or a compatible service) only when a DSN is set.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENABLED = sentry_init(
+    dsn=SENTRY_DSN,
+    environment=env.str("SENTRY_ENVIRONMENT", default=""),
+    release=env.str("SENTRY_RELEASE", default=""),
+    traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+)
+# /metrics is off until a token is set; Prometheus then sends it as a bearer token.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Latency and model-time quantiles cover jobs finished in this many seconds before the scrape.
+METRICS_WINDOW_SECONDS = env.int("METRICS_WINDOW_SECONDS", default=3600)
+# Vision workers decode each photo at most this many pixels on its long side (the largest model
+# input is BLIP's 384; the tagger and NSFW scorer resize to 256 first).
+VISION_MAX_SIDE = env.int("VISION_MAX_SIDE", default=768)
+# A worker child whose peak memory has passed this is replaced after its task (0: never). Above the
+# ~2.9 GB a child holding both caption models peaks at (docs/benchmarks.md), so only a leak or a
+# spike recycles one; lower it to trade model reloads for memory.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD_MB = env.int("CELERY_WORKER_MAX_MEMORY_PER_CHILD_MB", default=3584)
+# Signed media URLs for browsers: an S3 endpoint reachable from outside when the app's own
+# (AWS_S3_ENDPOINT_URL) is an internal name, e.g. http://minio:9000 inside compose.
+AWS_S3_PUBLIC_ENDPOINT_URL = env.str("AWS_S3_PUBLIC_ENDPOINT_URL", default="")
+if AWS_STORAGE_BUCKET_NAME and AWS_S3_PUBLIC_ENDPOINT_URL:
+    STORAGES["default"]["BACKEND"] = "captions.media_storage.PublicEndpointS3Storage"
+    STORAGES["default"]["OPTIONS"]["public_endpoint_url"] = AWS_S3_PUBLIC_ENDPOINT_URL
+if AWS_S3_PUBLIC_ENDPOINT_URL:
+    _public = urlsplit(AWS_S3_PUBLIC_ENDPOINT_URL)
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"] += [
+        f"{_public.scheme}://{_public.netloc}",
+        f"{_public.scheme}://*.{_public.netloc}",
+    ]

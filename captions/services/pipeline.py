@@ -20,6 +20,7 @@ from captions.models import Dispatch, Generation, ModelCaption, Source, Suggesti
 from captions.services import dispatch, moderation, sources, suggestion_rules
 from captions.services.deadlines import backoff_seconds, call_within_deadline
 from captions.services.faults import photo_fault
+from captions.services.photo_images import photo_image_for_models
 
 logger = logging.getLogger(__name__)
 
@@ -132,12 +133,7 @@ def _load_images(generations: list[Generation], *, deadline: float):
 
 
 def _decode(photo):
-    from PIL import Image
-
-    with photo.image.open("rb") as handle:
-        image = Image.open(handle)
-        image.load()
-    return image.convert("RGB")
+    return photo_image_for_models(photo=photo)
 
 
 def _note_waiting(generations: list[Generation], who: str, exc: BackendError) -> None:
