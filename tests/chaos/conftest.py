@@ -136,6 +136,7 @@ class Stack:
     media: Path
     logs: Path
     results: list[dict] = field(default_factory=list)
+    restarts_before: int = 0
 
     def kill(self, name: str, sig=signal.SIGKILL) -> None:
         os.kill(self.supervisor.workers[name].process.pid, sig)

@@ -40,6 +40,7 @@ def site(stack, settings, monkeypatch):
     stack.llm.reset()
     for name in list(stack.supervisor._paused):
         stack.supervisor.resume(name)
+    stack.restarts_before = stack.supervisor.restarts
     return stack
 
 
@@ -92,7 +93,7 @@ def assess(stack, name: str, ids: list[int], *, fault_end: float, expect_failed:
         "recovery_seconds": round(recovery, 1),
         "max_job_seconds": round(max(durations, default=0), 1),
         "max_sends_per_step": Dispatch.objects.filter(generation__in=jobs).aggregate(m=Max("sends"))["m"],
-        "worker_restarts": stack.supervisor.restarts,
+        "worker_restarts": stack.supervisor.restarts - stack.restarts_before,
     }
     stack.results.append(row)
     print(row)
