@@ -4,7 +4,6 @@ from rest_framework.test import APIClient
 
 from captions.services.tokens import token_create
 from tests.factories import GenerationFactory, ModelCaptionFactory, SuggestionFactory, photo_for
-from tests.moderation.conftest import moderator, moderator_client  # noqa: F401 - fixtures
 from tests.views.test_access import s3_photo, s3_storage  # noqa: F401 - fixtures
 
 PROBLEM = "application/problem+json"

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("captions", "0005_moderator_group"),
+        ("captions", "0004_job_dispatch"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("captions", "0006_api_tokens_and_idempotency"),
+        ("captions", "0005_api_tokens_and_idempotency"),
     ]
 
     operations = [
