@@ -11,7 +11,7 @@ from tests.deploy.production import ROOT, production_env
 SHOW = (
     "import json, django; from django.conf import settings; django.setup(); "
     "db = settings.DATABASES['default']; "
-    "print(json.dumps([db['CONN_MAX_AGE'], db['CONN_HEALTH_CHECKS']]))"
+    "print(json.dumps([db['CONN_MAX_AGE'], db['CONN_HEALTH_CHECKS'], db['DISABLE_SERVER_SIDE_CURSORS']]))"
 )
 
 
@@ -34,9 +34,13 @@ def database_options(**env: str) -> list:
 
 
 def test_connections_close_after_each_request_unless_asked_and_kept_ones_are_checked():
-    assert database_options() == [0, True]
+    assert database_options() == [0, True, False]
 
 
 @pytest.mark.parametrize(("value", "expected"), [("0", False), ("1", True)])
 def test_persistent_connections_and_their_checks_come_from_the_environment(value, expected):
-    assert database_options(CONN_MAX_AGE="60", CONN_HEALTH_CHECKS=value) == [60, expected]
+    assert database_options(CONN_MAX_AGE="60", CONN_HEALTH_CHECKS=value) == [60, expected, False]
+
+
+def test_server_side_cursors_can_be_turned_off_for_transaction_pooling():
+    assert database_options(DISABLE_SERVER_SIDE_CURSORS="1")[2] is True
