@@ -1,11 +1,20 @@
 """gunicorn's settings, read from the environment.
 
 The image runs ``gunicorn --config hashtagapp/gunicorn.conf.py hashtagapp.wsgi``, and so does a
-production host without Docker (docs/deployment.md). Every value comes from the environment so a
-platform's ``PORT`` and ``WEB_CONCURRENCY`` are honoured; ``.env.example`` lists them.
+production host without Docker (docs/deployment.md). Every value comes from the environment (or the
+.env file the settings read), so a platform's ``PORT`` and ``WEB_CONCURRENCY`` are honoured;
+``.env.example`` lists them.
 """
 
 import os
+from pathlib import Path
+
+import environ
+
+# The same file settings.py reads (ENV_FILE, default .env at the repository root); the environment wins.
+_env_file = os.environ.get("ENV_FILE", str(Path(__file__).resolve().parent.parent / ".env"))
+if os.path.isfile(_env_file):
+    environ.Env.read_env(_env_file)
 
 
 def _whole_number(name: str, default: int, *, minimum: int = 0) -> int:

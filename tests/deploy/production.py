@@ -90,7 +90,7 @@ class Gunicorn(Server):
     def __init__(self, *, env: dict[str, str], log: Path):
         super().__init__(
             args=[sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONFIG), "hashtagapp.wsgi"],
-            env={"PORT": "0", "WEB_CONCURRENCY": "1", **env},
+            env={**env, "PORT": "0", "WEB_CONCURRENCY": "1"},
             log=log,
         )
         self.port = 0

@@ -156,8 +156,8 @@ def test_workers_get_longer_than_the_soft_shutdown_before_sigkill(name):
 
 
 def test_web_gets_longer_than_gunicorns_graceful_timeout_before_sigkill(monkeypatch):
-    for name in ("PORT", "WEB_CONCURRENCY", "GUNICORN_GRACEFUL_TIMEOUT"):
-        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ENV_FILE", "/dev/null")
+    monkeypatch.delenv("GUNICORN_GRACEFUL_TIMEOUT", raising=False)
     gunicorn = runpy.run_path(str(ROOT / "hashtagapp" / "gunicorn.conf.py"))
 
     assert seconds(SERVICES["web"]["stop_grace_period"]) > gunicorn["graceful_timeout"]

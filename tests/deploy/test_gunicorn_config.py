@@ -15,7 +15,10 @@ VARIABLES = re.findall(r"""_whole_number\(\s*["']([A-Z][A-Z0-9_]*)""", CONFIG.re
 def load(monkeypatch):
     def load(**env: str) -> dict:
         for name in VARIABLES:
-            monkeypatch.delenv(name, raising=False)
+            # setenv first so monkeypatch restores the variable even when the env file sets it.
+            monkeypatch.setenv(name, "")
+            monkeypatch.delenv(name)
+        monkeypatch.setenv("ENV_FILE", "/dev/null")
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         return runpy.run_path(str(CONFIG))
@@ -50,6 +53,16 @@ def test_a_platforms_port_and_concurrency_are_honoured(load):
 def test_a_malformed_value_fails_naming_its_variable(load, name, value, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         load(**{name: value})
+
+
+def test_values_come_from_the_env_file_the_settings_read_and_the_environment_wins(load, tmp_path):
+    env_file = tmp_path / "site.env"
+    env_file.write_text("PORT=9100\nWEB_CONCURRENCY=5\n")
+
+    config = load(ENV_FILE=str(env_file), WEB_CONCURRENCY="2")
+
+    assert config["bind"] == ["0.0.0.0:9100"]
+    assert config["workers"] == 2
 
 
 def test_every_variable_is_documented_in_env_example():
