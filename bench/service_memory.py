@@ -141,7 +141,10 @@ def memory(pids: list[int]) -> tuple[int, int]:
 def measure(name: str, env: dict[str, str], work: Path) -> dict:
     log = work / f"{name}.log"
     with log.open("wb") as handle:
-        process = subprocess.Popen(SERVICES[name], cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
+        args = SERVICES[name] + (
+            ["--schedule", str(work / "celerybeat-schedule")] if name == "scheduler" else []
+        )
+        process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
     try:
         ready = re.compile(r"Listening at: http://0\.0\.0\.0:(\d+)" if name == "web" else r" ready\.")
         deadline = time.monotonic() + 180
