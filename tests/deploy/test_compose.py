@@ -164,6 +164,13 @@ def test_web_gets_longer_than_gunicorns_graceful_timeout_before_sigkill(monkeypa
 
 
 @pytest.mark.parametrize("name", sorted(WORKERS))
+def test_sigterm_starts_the_soft_shutdown_of_every_worker(name):
+    # Celery runs its soft shutdown on SIGQUIT; on a plain SIGTERM it waits for tasks without a limit.
+    assert SERVICES[name]["environment"]["REMAP_SIGTERM"] == "SIGQUIT"
+    assert "REMAP_SIGTERM" not in SERVICES["web"]["environment"]
+
+
+@pytest.mark.parametrize("name", sorted(WORKERS))
 def test_each_worker_has_its_own_node_name_and_its_healthcheck_pings_that_node(name):
     node = re.search(r"--hostname[ =](\S+)@%h", command_text(name)).group(1)
     check = " ".join(SERVICES[name]["healthcheck"]["test"])
