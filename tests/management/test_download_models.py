@@ -61,3 +61,70 @@ def test_a_failed_download_is_a_command_error(monkeypatch):
 
     with pytest.raises(CommandError, match="could not download org/blip"):
         call_command("download_models", "--model", "org/blip", stdout=StringIO())
+
+
+def cache_snapshot(cache_dir, repo_id: str) -> None:
+    """A model laid out in a Hugging Face cache folder the way the hub client leaves it."""
+    revision = "0123456789abcdef0123456789abcdef01234567"
+    repo = cache_dir / f"models--{repo_id.replace('/', '--')}"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(revision)
+    (repo / "snapshots" / revision).mkdir(parents=True)
+    (repo / "snapshots" / revision / "config.json").write_text("{}")
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """Records what the command asks to download; the hub is never reached."""
+    asked = []
+
+    def download_models(*, models, cache_dir=None):
+        asked.extend(models)
+        return [cache_dir]
+
+    monkeypatch.setattr(local, "download_models", download_models)
+    return asked
+
+
+def test_if_missing_skips_models_already_in_the_cache_without_the_network(settings, downloads, tmp_path):
+    settings.CAPTIONS_BLIP_MODEL = "org/blip"
+    settings.CAPTIONS_VIT_GPT2_MODEL = "org/vit-gpt2"
+    settings.CAPTIONS_MODEL_CACHE_DIR = str(tmp_path)
+    cache_snapshot(tmp_path, "org/blip")
+    out = StringIO()
+
+    call_command("download_models", "--if-missing", stdout=out)
+
+    assert downloads == ["org/vit-gpt2"]
+    assert "org/blip: already in" in out.getvalue()
+
+
+def test_without_if_missing_cached_models_are_checked_for_updates(settings, downloads, tmp_path):
+    settings.CAPTIONS_BLIP_MODEL = "org/blip"
+    settings.CAPTIONS_VIT_GPT2_MODEL = "org/vit-gpt2"
+    settings.CAPTIONS_MODEL_CACHE_DIR = str(tmp_path)
+    cache_snapshot(tmp_path, "org/blip")
+
+    call_command("download_models", stdout=StringIO())
+
+    assert downloads == ["org/blip", "org/vit-gpt2"]
+
+
+def test_best_effort_reports_a_failed_download_and_carries_on(settings, monkeypatch, tmp_path):
+    settings.CAPTIONS_BLIP_MODEL = "org/blip"
+    settings.CAPTIONS_VIT_GPT2_MODEL = "org/vit-gpt2"
+    settings.CAPTIONS_MODEL_CACHE_DIR = str(tmp_path)
+    tried = []
+
+    def unreachable(*, models, cache_dir=None):
+        tried.extend(models)
+        raise OSError("Name or service not known")
+
+    monkeypatch.setattr(local, "download_models", unreachable)
+    err = StringIO()
+
+    call_command("download_models", "--if-missing", "--best-effort", stdout=StringIO(), stderr=err)
+
+    assert tried == ["org/blip", "org/vit-gpt2"]
+    assert "WARNING: could not download org/blip: Name or service not known" in err.getvalue()
+    assert "until this command succeeds" in err.getvalue()

@@ -8,6 +8,16 @@ from django.core.management.base import BaseCommand, CommandError
 from captions.backends.local import DEFAULT_MODELS
 
 
+def cached_folder(model: str, *, cache_dir: str | None) -> Path | None:
+    """The cached snapshot of a hub id, found the way workers find it (offline), or None."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(model, cache_dir=cache_dir, local_files_only=True))
+    except (OSError, ValueError):  # LocalEntryNotFoundError is an OSError.
+        return None
+
+
 class Command(BaseCommand):
     help = (
         "Download the BLIP and ViT-GPT2 weights named by CAPTIONS_BLIP_MODEL and CAPTIONS_VIT_GPT2_MODEL "
@@ -22,8 +32,21 @@ class Command(BaseCommand):
             metavar="ID",
             help="a hub id to download instead of the configured models (repeatable)",
         )
+        parser.add_argument(
+            "--if-missing",
+            action="store_true",
+            help="skip, without touching the network, each model whose weights are already on disk",
+        )
+        parser.add_argument(
+            "--best-effort",
+            action="store_true",
+            help=(
+                "when a download fails (no internet, say), report it and exit 0: the stack starts and "
+                "jobs say the weights are missing until the command succeeds"
+            ),
+        )
 
-    def handle(self, *args, models=None, **options):
+    def handle(self, *args, models=None, if_missing=False, best_effort=False, **options):
         # Imported here so that `manage.py help` never loads the model libraries.
         from httpx2 import TransportError
         from huggingface_hub.errors import HfHubHTTPError
@@ -39,9 +62,19 @@ class Command(BaseCommand):
             if Path(model).expanduser().is_dir():
                 self.stdout.write(f"{model}: a local folder, nothing to download")
                 continue
+            if if_missing and (folder := cached_folder(model, cache_dir=cache_dir)):
+                self.stdout.write(f"{model}: already in {folder}")
+                continue
             self.stdout.write(f"{model}: downloading...")
             try:
                 (folder,) = download_models(models=[model], cache_dir=cache_dir)
             except (HfHubHTTPError, TransportError, OSError, ValueError) as exc:
-                raise CommandError(f"could not download {model}: {exc}") from exc
+                message = f"could not download {model}: {exc}"
+                if not best_effort:
+                    raise CommandError(message) from exc
+                self.stderr.write(
+                    f"WARNING: {message}. Jobs will say the weights are not found until this command "
+                    "succeeds (run it again where the internet is reachable)."
+                )
+                continue
             self.stdout.write(self.style.SUCCESS(f"{model}: ready in {folder}"))
