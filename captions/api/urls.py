@@ -1,5 +1,5 @@
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from captions.api.problems import problem_not_found
 from captions.api.views import account, jobs, photos
@@ -8,7 +8,7 @@ app_name = "api"
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("v1/photos/", photos.PhotoCollection.as_view(), name="photos"),
     path("v1/photos/<uuid:uuid>/", photos.PhotoResource.as_view(), name="photo"),
     path("v1/photos/<uuid:uuid>/runs/", photos.PhotoRuns.as_view(), name="photo_runs"),

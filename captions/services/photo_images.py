@@ -21,20 +21,17 @@ if TYPE_CHECKING:
 
 def photo_image_for_models(*, photo: Photo, max_side: int | None = None) -> Image.Image:
     """The photo as RGB, its long side at most ``max_side`` (default ``VISION_MAX_SIDE``), read once
-    from storage. Raises OSError or ValueError when the stored file cannot be read."""
+    from storage. Raises what Pillow or the storage raise (captions.services.faults sorts them)."""
     from PIL import Image
 
     max_side = max_side or settings.VISION_MAX_SIDE
     with photo.image.open("rb") as handle:
-        try:
-            image = Image.open(handle)
-            target = _fit(image.size, max_side)
-            # JPEG only (a no-op for other formats): the decoder scales by 1/2, 1/4 or 1/8, picking
-            # the smallest scale that still covers ``target``.
-            image.draft("RGB", target)
-            image.load()
-        except Image.DecompressionBombError as exc:
-            raise ValueError(str(exc)) from exc
+        image = Image.open(handle)
+        target = _fit(image.size, max_side)
+        # JPEG only (a no-op for other formats): the decoder scales by 1/2, 1/4 or 1/8, picking
+        # the smallest scale that still covers ``target``.
+        image.draft("RGB", target)
+        image.load()
     if image.mode != "RGB":
         image = image.convert("RGB")
     if max(image.size) > max_side:

@@ -18,6 +18,8 @@ ADMIN_LOGIN = reverse("admin:login")
 
 @pytest.fixture
 def objects(alice, moderator):
+    from captions.services.tokens import token_create
+
     """One object of each kind the admin shows, so change pages exist."""
     photo = stored_photo(alice)
     generation = finished_generation(photo)
@@ -33,6 +35,7 @@ def objects(alice, moderator):
             actor=moderator, action="photo_hide", target_type="captions.photo", target_id="1", target_repr="x"
         ).pk,
         "user": alice.pk,
+        "personalaccesstoken": token_create(user=alice, name="scheduler", expires_in_days=None)[0].pk,
     }
 
 

@@ -1,5 +1,6 @@
 """NSFW scoring with the real open_nsfw model, and the flag / hold / resume path through the pipeline."""
 
+import html
 import importlib.metadata
 
 import pytest
@@ -160,7 +161,7 @@ def test_marking_a_held_photo_reviewed_resumes_its_job_to_done(
     assert generation.status == "done" and generation.suggestions.count() == generation.variants
     assert ModerationAction.objects.get().action == "photo_review"
     page = alice_client.get(reverse("captions:photo_detail", kwargs={"uuid": generation.photo.uuid}))
-    assert generation.suggestions.first().caption in page.content.decode()
+    assert generation.suggestions.first().caption in html.unescape(page.content.decode())
 
 
 @pytest.mark.django_db

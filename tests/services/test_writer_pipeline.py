@@ -150,9 +150,9 @@ def test_banned_llm_hashtags_on_x_are_counted_replaced_and_flag_the_photo(alice,
 @pytest.mark.django_db
 def test_an_llm_timeout_gives_a_readable_notice(alice, llm):
     llm.hang_seconds = 3
-    llm.fail_next("hang")
+    llm.fail_next("hang", times=2)  # A timed-out request is tried once more, then no more.
     generation = refining_job(alice)
-    pipeline.generation_refine(generation_id=generation.pk, final_attempt=True)
+    pipeline.generation_refine(generation_id=generation.pk)
     generation.refresh_from_db()
     assert generation.refiner == "offline"
     assert generation.refiner_fallback_reason == (
@@ -164,7 +164,7 @@ def test_an_llm_timeout_gives_a_readable_notice(alice, llm):
 def test_an_unusable_llm_answer_gives_a_readable_notice(alice, llm):
     llm.fail_next("length", times=2)
     generation = refining_job(alice)
-    pipeline.generation_refine(generation_id=generation.pk, final_attempt=True)
+    pipeline.generation_refine(generation_id=generation.pk)
     generation.refresh_from_db()
     assert generation.refiner_fallback_reason == (
         "The language model gave no usable answer (its reply was cut off at the token limit); "
