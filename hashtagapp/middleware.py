@@ -38,9 +38,14 @@ def _form_data(request: HttpRequest):
     for name, values in request.GET.lists():
         for value in values:
             yield "address", name, value
-    if request.method == "POST" and not _too_large(request) and request.content_type in (
-        "application/x-www-form-urlencoded",
-        "multipart/form-data",
+    if (
+        request.method == "POST"
+        and not _too_large(request)
+        and request.content_type
+        in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        )
     ):
         for name, values in request.POST.lists():
             for value in values:
