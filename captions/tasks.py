@@ -39,17 +39,22 @@ def _run(step: Callable[[], None], what: str) -> None:
             time.sleep(attempt * 2)
 
 
-@shared_task(name="captions.tasks.generation_run_source")
-def generation_run_source(source: str, generation_ids: list[int]) -> None:
+@shared_task(bind=True, name="captions.tasks.generation_run_source")
+def generation_run_source(self, source: str, generation_ids: list[int]) -> None:
+    message_id = self.request.id
     _run(
-        lambda: pipeline.source_run(source=source, generation_ids=generation_ids),
+        lambda: pipeline.source_run(source=source, generation_ids=generation_ids, message_id=message_id),
         f"{source} {generation_ids}",
     )
 
 
-@shared_task(name="captions.tasks.generation_refine")
-def generation_refine(generation_id: int) -> None:
-    _run(lambda: pipeline.generation_refine(generation_id=generation_id), f"refine {generation_id}")
+@shared_task(bind=True, name="captions.tasks.generation_refine")
+def generation_refine(self, generation_id: int) -> None:
+    message_id = self.request.id
+    _run(
+        lambda: pipeline.generation_refine(generation_id=generation_id, message_id=message_id),
+        f"refine {generation_id}",
+    )
 
 
 @shared_task(name="captions.tasks.jobs_recover")

@@ -1,14 +1,18 @@
 """The Celery app. Workers import this; the web process only sends messages."""
 
+import logging
 import os
+import time
 
 from celery import Celery
-from celery.signals import worker_init, worker_process_init
+from celery.signals import task_received, worker_init, worker_process_init, worker_ready
 from kombu import Queue
 
 from hashtagapp.logs import connect_task_context, quiet_model_libraries
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hashtagapp.settings")
+
+logger = logging.getLogger(__name__)
 
 app = Celery("hashtagapp")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -96,6 +100,48 @@ def _share_cores_between_children(sender=None, **kwargs) -> None:
     if "OMP_NUM_THREADS" in os.environ or not isinstance(concurrency, int) or concurrency < 1:
         return
     os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // concurrency))
+
+
+@task_received.connect
+def _hold_received_steps(sender=None, request=None, **kwargs) -> None:
+    """In the worker's main process, as a message arrives: hold its job steps for this worker
+    (captions.services.dispatch.dispatches_hold), so a message in live hands is never re-sent."""
+    from django.db import DatabaseError
+
+    from captions.services.dispatch import dispatches_hold
+
+    try:
+        dispatches_hold(task_name=request.name, message_id=request.id, args=request.args)
+    except DatabaseError as exc:  # The child's claim still protects the step; the pass may re-send.
+        logger.warning("Could not hold the steps of %s: %s", request.id, exc)
+
+
+@worker_ready.connect
+def _keep_held_steps_alive(sender=None, **kwargs) -> None:
+    """The worker's heartbeat for every message it holds, started or waiting for a child. When
+    the worker dies the beats stop, the holds lapse, and the recovery pass re-sends the steps."""
+    import threading
+
+    from django.conf import settings
+
+    def beat() -> None:
+        from celery.worker import state
+        from django.db import DatabaseError, connection
+
+        from captions.services.dispatch import dispatches_keep_held
+
+        while True:
+            time.sleep(max(1.0, settings.JOB_CLAIM_SECONDS / 3))
+            held = [request.id for request in list(state.reserved_requests)]
+            if not held:
+                continue
+            try:
+                dispatches_keep_held(message_ids=held)
+            except DatabaseError as exc:
+                logger.warning("Heartbeat of held steps missed: %s", exc)
+                connection.close()
+
+    threading.Thread(target=beat, name="held-steps-heartbeat", daemon=True).start()
 
 
 @worker_process_init.connect

@@ -139,21 +139,58 @@ def _publish(stage: str, generation_ids: list[int], message_id: str) -> None:
 # The worker's side -----------------------------------------------------------------------
 
 
-def dispatches_claim(*, stage: str, generation_ids: list[int]) -> dict[int, int]:
+STEP_TASKS = {
+    "captions.tasks.generation_run_source": lambda args: (args[0], list(args[1])),
+    "captions.tasks.generation_refine": lambda args: (REFINE, [args[0]]),
+}
+
+
+def dispatches_hold(*, task_name: str, message_id: str, args) -> int:
+    """A worker took this message from the broker: hold its steps for it until a child starts
+    them, so the recovery pass never takes a message in a live worker's hands for a lost one.
+    Only the step's current message holds; the worker's heartbeat keeps the hold alive."""
+    step = STEP_TASKS.get(task_name)
+    if step is None:
+        return 0
+    stage, generation_ids = step(args)
+    now = timezone.now()
+    return (
+        Dispatch.objects.filter(
+            stage=stage, generation_id__in=generation_ids, message_id=message_id, done_at__isnull=True
+        )
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(claimed_until=_claim_until())
+    )
+
+
+def dispatches_keep_held(*, message_ids: list[str]) -> int:
+    """The worker's heartbeat for the messages it holds, started or not."""
+    return Dispatch.objects.filter(
+        message_id__in=message_ids, done_at__isnull=True, claimed_until__isnull=False
+    ).update(claimed_until=_claim_until())
+
+
+def dispatches_claim(
+    *, stage: str, generation_ids: list[int], message_id: str | None = None
+) -> dict[int, int]:
     """Claim this step of these jobs for the calling worker: {generation id: dispatch id}.
 
     Steps already done, or claimed by a live worker, or started too often already
     (the recovery pass fails those) are left out, so a duplicate message does nothing.
+    A step its own message holds (``message_id``, not started yet) is taken over.
     A step with no record (a message from an older version) is recorded first.
     """
     now = timezone.now()
     dispatches_create(generation_ids=generation_ids, stages=[stage])
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    if message_id:
+        free |= Q(message_id=message_id, claims=0)
     with transaction.atomic():
         rows = list(
             # Waits for a claim racing for the same step to commit, then sees it claimed.
             Dispatch.objects.select_for_update()
             .filter(stage=stage, generation_id__in=generation_ids, done_at__isnull=True)
-            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            .filter(free)
             .filter(claims__lt=settings.JOB_MAX_CLAIMS)
             .values_list("pk", "generation_id")
         )

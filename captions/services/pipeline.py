@@ -33,7 +33,7 @@ CAPTION_SOURCES = (Source.BLIP, Source.VIT_GPT2)
 # Sources ---------------------------------------------------------------------------------
 
 
-def source_run(*, source: str, generation_ids: list[int]) -> None:
+def source_run(*, source: str, generation_ids: list[int], message_id: str | None = None) -> None:
     """Run one source over a batch of jobs and record one row per job.
 
     Only the jobs this call claims are run (a duplicate message finds them claimed or
@@ -42,7 +42,7 @@ def source_run(*, source: str, generation_ids: list[int]) -> None:
     permanent error, the source fails for these jobs with a readable message. A photo
     that cannot be read or processed fails alone.
     """
-    claimed = dispatch.dispatches_claim(stage=source, generation_ids=generation_ids)
+    claimed = dispatch.dispatches_claim(stage=source, generation_ids=generation_ids, message_id=message_id)
     if not claimed:
         return
     with dispatch.dispatches_heartbeat(dispatch_ids=list(claimed.values())):
@@ -254,13 +254,15 @@ def refine_request(generation: Generation) -> RefineRequest:
     )
 
 
-def generation_refine(*, generation_id: int) -> None:
+def generation_refine(*, generation_id: int, message_id: str | None = None) -> None:
     """Write the suggestions and finish the job, within REFINE_DEADLINE_SECONDS.
 
     With the LLM failing for good or too slow, the offline composer stands in and
     the job says so. A duplicate message finds the step claimed or done.
     """
-    claimed = dispatch.dispatches_claim(stage=Dispatch.REFINE, generation_ids=[generation_id])
+    claimed = dispatch.dispatches_claim(
+        stage=Dispatch.REFINE, generation_ids=[generation_id], message_id=message_id
+    )
     if not claimed:
         return
     with dispatch.dispatches_heartbeat(dispatch_ids=list(claimed.values())):

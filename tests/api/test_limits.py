@@ -204,15 +204,16 @@ def test_an_unreadable_key_is_400(alice_api, finished_job):
 
 
 @pytest.fixture
-def broker_down():
+def broker_down(monkeypatch):
     """Point the Celery app at a port where no broker listens."""
     from hashtagapp.celery import app
 
-    saved = app.conf.broker_url, app.conf.broker_write_url
-    app.conf.broker_url = app.conf.broker_write_url = "redis://127.0.0.1:1/0"
+    # Celery reads the environment before its own settings; the settings as they were come back
+    # untouched, so nothing of this outlives the test.
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
     app._after_fork()  # Drop pooled connections to the real broker.
     yield
-    app.conf.broker_url, app.conf.broker_write_url = saved
+    monkeypatch.undo()
     app._after_fork()
 
 

@@ -33,7 +33,7 @@ def site(stack, settings, monkeypatch):
     settings.NSFW_ENABLED = False
     settings.DAILY_GENERATION_QUOTA = 100_000
     settings.CELERY_BROKER_URL = stack.redis.url
-    app.conf.broker_url = stack.redis.url
+    monkeypatch.setenv("CELERY_BROKER_WRITE_URL", stack.redis.url)
     app._after_fork()  # Forget connections to any other broker.
     stack.hf.reset()
     stack.hf.latency = 0.15
@@ -41,7 +41,8 @@ def site(stack, settings, monkeypatch):
     for name in list(stack.supervisor._paused):
         stack.supervisor.resume(name)
     stack.restarts_before = stack.supervisor.restarts
-    return stack
+    yield stack
+    app._after_fork()  # The next tests talk to their own broker again.
 
 
 @pytest.fixture

@@ -313,3 +313,50 @@ def test_reap_generations_command_reports_what_it_did(alice, published, in_broke
     out = StringIO()
     call_command("reap_generations", stdout=out)
     assert out.getvalue().startswith("sent 1, re-sent 0 from dead workers and 0 lost, failed 0")
+
+
+@pytest.mark.django_db
+def test_a_message_a_live_worker_holds_is_never_taken_for_lost_and_its_child_starts_it(
+    alice, published, in_broker
+):
+    generation = GenerationFactory(photo=photo_for(alice), status=Status.QUEUED)
+    dispatch.dispatches_create(generation_ids=[generation.pk], stages=["blip"])
+    dispatch.dispatches_send_pending()
+    row = steps(generation, "blip")
+    # The worker took the message (it left the broker's queue) and waits for a free child.
+    held = dispatch.dispatches_hold(
+        task_name="captions.tasks.generation_run_source",
+        message_id=row.message_id,
+        args=["blip", [generation.pk]],
+    )
+    assert held == 1
+    age(steps(generation), minutes=10)
+    for _ in range(3):
+        assert recovery.jobs_recover().resent_lost == 0
+    assert dispatch.dispatches_keep_held(message_ids=[row.message_id]) == 1
+    assert dispatch.dispatches_claim(stage="blip", generation_ids=[generation.pk], message_id="another") == {}
+    claimed = dispatch.dispatches_claim(
+        stage="blip", generation_ids=[generation.pk], message_id=row.message_id
+    )
+    assert list(claimed) == [generation.pk]
+    assert len(published) == 1  # Only the first send.
+
+
+@pytest.mark.django_db
+def test_a_hold_by_a_worker_that_died_lapses_and_the_step_is_sent_again(alice, published, in_broker):
+    generation = GenerationFactory(photo=photo_for(alice), status=Status.QUEUED)
+    dispatch.dispatches_create(generation_ids=[generation.pk], stages=["tagger"])
+    dispatch.dispatches_send_pending()
+    row = steps(generation, "tagger")
+    dispatch.dispatches_hold(
+        task_name="captions.tasks.generation_run_source",
+        message_id=row.message_id,
+        args=["tagger", [generation.pk]],
+    )
+    steps(generation).update(claimed_until=timezone.now() - timedelta(seconds=1))  # No more beats.
+    assert recovery.jobs_recover().resent_dead == 1
+    assert published[-1] == ("tagger", [generation.pk])
+
+
+def test_messages_that_are_not_job_steps_hold_nothing():
+    assert dispatch.dispatches_hold(task_name="captions.tasks.jobs_recover", message_id="x", args=[]) == 0
