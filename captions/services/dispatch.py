@@ -10,6 +10,7 @@ transaction as its result. See docs/architecture.md, "Reliability".
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import uuid
@@ -19,11 +20,11 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from captions.models import Dispatch
+from captions.models import Dispatch, Generation
 
 logger = logging.getLogger(__name__)
 
@@ -177,14 +178,17 @@ def dispatches_claim(
 
     Steps already done, or claimed by a live worker, or started too often already
     (the recovery pass fails those) are left out, so a duplicate message does nothing.
-    A step its own message holds (``message_id``, not started yet) is taken over.
-    A step with no record (a message from an older version) is recorded first.
+    A step held for this very message (``message_id``: the worker's hold as it took the
+    message, or a claim of a child that died running it, given back by the broker) is taken
+    over. A step with no record (a message from an older version) is recorded first.
     """
     now = timezone.now()
-    dispatches_create(generation_ids=generation_ids, stages=[stage])
+    existing = Generation.objects.filter(pk__in=generation_ids).values_list("pk", flat=True)
+    with contextlib.suppress(IntegrityError):  # A job deleted meanwhile: nothing to claim for it.
+        dispatches_create(generation_ids=list(existing), stages=[stage])
     free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
     if message_id:
-        free |= Q(message_id=message_id, claims=0)
+        free |= Q(message_id=message_id)
     with transaction.atomic():
         rows = list(
             # Waits for a claim racing for the same step to commit, then sees it claimed.
