@@ -82,13 +82,15 @@ def test_a_new_run_writes_new_variants_and_a_run_is_reproducible(alice, settings
     settings.CAPTIONS_REFINER = "offline"
     photo = photo_for(alice)
     runs = []
-    for _ in range(3):
+    for _ in range(8):
         generation = refining_job(alice, photo=photo, tags=(("cat", 0.9), ("sofa", 0.4)))
         request = pipeline.refine_request(generation)
         assert pipeline.refine_request(generation) == request  # the same job, the same words
         pipeline.generation_refine(generation_id=generation.pk)
         runs.append([s.caption for s in generation.suggestions.all()])
-    assert len({tuple(run) for run in runs}) == 3
+    # Each run draws from about a hundred wordings (bench/quality.py): two runs may meet by
+    # chance, most do not.
+    assert len({tuple(run) for run in runs}) >= 5
 
 
 @pytest.mark.django_db
