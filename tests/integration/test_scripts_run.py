@@ -1,0 +1,81 @@
+"""`scripts/run` as a person runs it: the site and its worker come up; a worker that dies is
+started again; SIGTERM (or Ctrl-C) stops everything within seconds, leaving nothing behind."""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def workers(run_dir: Path) -> list[int]:
+    """The worker processes of this run, main process first (they name its schedule file)."""
+    out = subprocess.run(
+        ["pgrep", "-f", str(run_dir / "celerybeat-schedule")], capture_output=True, text=True
+    )
+    return sorted(int(pid) for pid in out.stdout.split())
+
+
+def wait_for(condition, *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"not {what} within {timeout} s")
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def test_scripts_run_restarts_a_dead_worker_and_stops_cleanly(tmp_path):
+    run_dir = tmp_path / "run"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "DEBUG")}
+    env.update(RUN_DIR=str(run_dir), PORT=str(port), ENV_FILE="/dev/null", WORKER_CONCURRENCY="1")
+    log = (tmp_path / "run.log").open("wb")
+    script = subprocess.Popen(["scripts/run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    worker_log = run_dir / "worker.log"
+    try:
+        wait_for(lambda: answers(f"http://127.0.0.1:{port}/healthz"), timeout=240, what="serving")
+        wait_for(lambda: b" ready." in worker_log.read_bytes(), timeout=120, what="worker ready")
+        first = workers(run_dir)
+        assert first
+
+        os.kill(first[0], signal.SIGKILL)  # The worker dies without a goodbye.
+        wait_for(lambda: worker_log.read_bytes().count(b" ready.") == 2, timeout=120, what="worker restarted")
+        again = workers(run_dir)
+        assert again and not set(first) & set(again)  # The dead worker's children went with it.
+        assert b"worker exited; starting it again" in worker_log.read_bytes()
+
+        started = time.monotonic()
+        script.send_signal(signal.SIGTERM)
+        script.wait(timeout=30)
+        assert time.monotonic() - started < 20
+        wait_for(lambda: not workers(run_dir), timeout=10, what="every worker gone")
+        assert not answers(f"http://127.0.0.1:{port}/healthz")
+    finally:
+        if script.poll() is None:
+            script.kill()
+        for pid in workers(run_dir):
+            os.kill(pid, signal.SIGKILL)
+        log.close()
