@@ -360,3 +360,30 @@ def test_a_hold_by_a_worker_that_died_lapses_and_the_step_is_sent_again(alice, p
 
 def test_messages_that_are_not_job_steps_hold_nothing():
     assert dispatch.dispatches_hold(task_name="captions.tasks.jobs_recover", message_id="x", args=[]) == 0
+
+
+@pytest.mark.django_db
+def test_reap_generations_every_n_seconds_runs_pass_after_pass(alice, published, in_broker, monkeypatch):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from captions.management.commands import reap_generations
+
+    pauses = []
+
+    class Stop(Exception):
+        pass
+
+    def pause(seconds):
+        pauses.append(seconds)
+        if len(pauses) == 2:
+            raise Stop
+
+    monkeypatch.setattr(reap_generations.time, "sleep", pause)
+    GenerationFactory(photo=photo_for(alice), sources=["tagger"], status=Status.QUEUED)
+    out = StringIO()
+    with pytest.raises(Stop):
+        call_command("reap_generations", "--every", "10", stdout=out)
+    assert pauses == [10.0, 10.0]
+    assert [line.split(",")[0] for line in out.getvalue().splitlines()] == ["sent 1", "sent 0"]
