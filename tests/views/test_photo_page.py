@@ -344,3 +344,14 @@ def test_report_form_shows_once_a_job_exists_even_while_it_runs(alice_client, ph
     assert url("photo_report", photo) not in page_of(alice_client, photo)
     GenerationFactory(photo=photo, status=Generation.Status.REFINING)
     assert url("photo_report", photo) in page_of(alice_client, photo)
+
+
+@pytest.mark.django_db
+def test_a_queued_job_waits_and_a_final_one_never_says_working(alice_client, photo):
+    generation = GenerationFactory(photo=photo, status=Generation.Status.QUEUED)
+    page = page_of(alice_client, photo)
+    assert "Working…" not in page and page.count("Waiting…") == 3  # Both captions and the tags.
+    Generation.objects.filter(pk=generation.pk).update(status=Generation.Status.FAILED, error="It broke.")
+    page = page_of(alice_client, photo)
+    assert "Working…" not in page and "Waiting…" not in page
+    assert page.count("Not run.") == 3
