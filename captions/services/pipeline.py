@@ -1,7 +1,7 @@
-"""The job's steps: run a source for a batch of jobs, fan in, refine, reap.
+"""The job's steps: run a source for a batch of jobs, fan in, refine, end a step for good.
 
 Every step is idempotent and claims its work with a conditional UPDATE, so a
-duplicate delivery, a retry or the reaper re-enqueueing a job does no harm.
+duplicate delivery, a retry or the recovery pass re-sending a step does no harm.
 See docs/architecture.md, "The job: states and flow".
 """
 
