@@ -202,10 +202,6 @@ def quiet_model_libraries() -> None:
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TQDM_DISABLE", "1")
-    import sys
+    from captions.backends.quiet import model_libraries_quiet
 
-    if "transformers" in sys.modules:  # Already imported: tell it directly.
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.set_verbosity_error()
-        transformers_logging.disable_progress_bar()
+    model_libraries_quiet()

@@ -1,11 +1,6 @@
 """The web process never imports the model stack; only workers do."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.site_process import site_python
 
 CHECK = """
 import sys
@@ -26,15 +21,5 @@ print(",".join(heavy) or "none")
 
 
 def test_web_process_does_not_import_torch_transformers_or_onnxruntime(tmp_path):
-    env = {**os.environ, "DEBUG": "1", "ENV_FILE": os.devnull, "RUN_DIR": str(tmp_path)}
-    env.setdefault("DJANGO_SETTINGS_MODULE", "hashtagapp.settings")
-    out = subprocess.run(
-        [sys.executable, "-c", CHECK],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    out = site_python(CHECK, RUN_DIR=str(tmp_path))
     assert out.stdout.strip().splitlines()[-1] == "none", out.stdout + out.stderr

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from tests.site_process import site_python
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -96,23 +98,11 @@ def test_checks_without_importing_torch_transformers_or_onnxruntime(
         "call_command('check_models')\n"
         "print(sorted(m for m in ('torch', 'transformers', 'onnxruntime') if m in sys.modules))\n"
     )
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "hashtagapp.settings",
-        "DEBUG": "1",
-        "ENV_FILE": "/dev/null",
-        "RUN_DIR": str(tmp_path),
-        "CAPTIONS_BLIP_MODEL": str(tiny_blip_dir),
-        "CAPTIONS_VIT_GPT2_MODEL": str(tiny_vit_gpt2_dir),
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
+    done = site_python(
+        script,
+        RUN_DIR=str(tmp_path),
+        CAPTIONS_BLIP_MODEL=str(tiny_blip_dir),
+        CAPTIONS_VIT_GPT2_MODEL=str(tiny_vit_gpt2_dir),
     )
     assert done.stdout.strip().splitlines()[-1] == "[]"
 

@@ -15,6 +15,7 @@ from captions.models import Generation
 from captions.tasks import generation_run_source
 from hashtagapp.logs import ContextFilter, JsonLineFormatter, PlainFormatter
 from tests.factories import GenerationFactory, photo_for
+from tests.site_process import site_python
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,22 +100,7 @@ Client().get("/missing/")
 
 
 def run_site(log_format: str) -> list[str]:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "hashtagapp.settings",
-        "DEBUG": "1",
-        "ENV_FILE": "/dev/null",
-        "LOG_FORMAT": log_format,
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", REQUESTS],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    done = site_python(REQUESTS, LOG_FORMAT=log_format)
     return done.stderr.splitlines()
 
 

@@ -11,30 +11,14 @@ import pytest
 from hashtagapp import celery as celery_module
 from hashtagapp.celery import app
 from hashtagapp.logs import quiet_model_libraries
+from tests.site_process import site_python
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOW = "from hashtagapp.celery import app; print(app.conf.worker_max_memory_per_child)"
 
 
-def max_memory(value: str | None) -> str:
-    env = {
-        **os.environ,
-        "DEBUG": "1",
-        "ENV_FILE": "/dev/null",
-        "DJANGO_SETTINGS_MODULE": "hashtagapp.settings",
-    }
-    env.pop("CELERY_WORKER_MAX_MEMORY_PER_CHILD_MB", None)
-    if value is not None:
-        env["CELERY_WORKER_MAX_MEMORY_PER_CHILD_MB"] = value
-    done = subprocess.run(
-        [sys.executable, "-c", SHOW],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+def max_memory(value: str) -> str:
+    done = site_python(SHOW, timeout=60, CELERY_WORKER_MAX_MEMORY_PER_CHILD_MB=value)
     return done.stdout.strip().splitlines()[-1]
 
 
