@@ -32,7 +32,6 @@ WINDOW_MAX_JOBS = 5000
 QUEUES = ("vision", "llm")
 BROKER_TIMEOUT = 2.0
 # kombu's Redis transport keeps priority levels in separate lists: "<queue>\x06\x16<priority>".
-_REDIS_PRIORITY_SEP = "\x06\x16"
 
 
 def _quantiles(values: list[float]) -> dict[float, float]:
@@ -70,24 +69,14 @@ def job_stage_seconds(*, since) -> dict[str, list[float]]:
 
 
 def queue_lengths() -> dict[str, int] | None:
-    """Messages waiting in each queue (Redis ``LLEN`` over the queue's priority lists); None when
-    the broker is not Redis (the filesystem broker has no cheap count)."""
+    """Messages waiting in each queue; None when the broker is not Redis (the filesystem broker
+    has no cheap count). One quick try: a scrape must not hang while the broker is down."""
+    from captions.services.broker import broker_queue_depth
     from hashtagapp.celery import app
 
     if not app.conf.broker_url.startswith(("redis://", "rediss://")):
         return None
-    with app.connection_for_read(connect_timeout=BROKER_TIMEOUT) as connection:
-        # One quick try: a scrape must not hang on kombu's reconnect loop while the broker is down.
-        connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=BROKER_TIMEOUT)
-        client = connection.default_channel.client
-        lengths = {}
-        for queue in QUEUES:
-            keys = [queue, *(f"{queue}{_REDIS_PRIORITY_SEP}{p}" for p in range(1, 10))]
-            pipe = client.pipeline()
-            for key in keys:
-                pipe.llen(key)
-            lengths[queue] = sum(pipe.execute())
-        return lengths
+    return {queue: broker_queue_depth(queue=queue, timeout=BROKER_TIMEOUT) for queue in QUEUES}
 
 
 class JobsCollector:

@@ -39,11 +39,14 @@ def broker_message_ids(
     return None
 
 
-def broker_queue_depth(*, queue: str) -> int | None:
-    """Messages waiting in ``queue``; None when the broker cannot say."""
+def broker_queue_depth(*, queue: str, timeout: float | None = None) -> int | None:
+    """Messages waiting in ``queue``; None when the broker cannot say. With ``timeout``, one quick
+    try to reach the broker, not kombu's reconnect loop (for callers that must not hang)."""
     from hashtagapp.celery import app
 
-    with app.connection_for_read() as conn:
+    with app.connection_for_read(connect_timeout=timeout) as conn:
+        if timeout is not None:
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)
         channel = conn.default_channel
         if _transport() in ("redis", "rediss"):
             return sum(channel.client.llen(channel._q_for_pri(queue, pri)) for pri in channel.priority_steps)
