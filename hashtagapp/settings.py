@@ -412,8 +412,7 @@ PERMISSIONS_POLICY = {
 INSTALLED_APPS += ["rest_framework", "drf_spectacular", "drf_spectacular_sidecar"]
 # Requests per user per period (second, minute, hour or day) before 429 with Retry-After.
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="120/minute")
-# The API rate limit counts in this cache; with several web processes they must share one (Redis).
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# The API rate limit counts in the cache set above (CACHE_URL): with several web processes, Redis.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # First, so an anonymous request gets 401 with WWW-Authenticate: Bearer.

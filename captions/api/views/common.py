@@ -6,7 +6,6 @@ import logging
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
-from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from captions.api.problems import PROBLEM_CONTENT_TYPE, Problem, ProblemSerializer
 from captions.forms import GenerationOptionsForm
@@ -54,12 +53,9 @@ def refused_problem(exc: GenerationRefused, *, user, count: int) -> Problem:
 
 
 def jobs_start(start, *, user, count: int, **kwargs):
-    """Start jobs. The rows are committed before any message is sent, so a broker
-    that is down loses nothing: the jobs are recorded and sent later."""
+    """Start jobs, or answer 429 with the quota's words. A broker that is down raises nothing:
+    the jobs' steps wait in the outbox (captions.services.dispatch)."""
     try:
         return start(**kwargs)
     except GenerationRefused as exc:
         raise refused_problem(exc, user=user, count=count) from exc
-    except BrokerUnavailable:
-        logger.warning("Broker unavailable: jobs recorded, to be sent when it answers", exc_info=True)
-        return None
