@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from captions.backends.local import DEFAULT_MODELS
+from captions.services.hub import hub_endpoint, hub_unreachable_reason
 
 
 def cached_folder(model: str, *, cache_dir: str | None) -> Path | None:
@@ -38,6 +39,14 @@ class Command(BaseCommand):
             help="skip, without touching the network, each model whose weights are already on disk",
         )
         parser.add_argument(
+            "--if-reachable",
+            action="store_true",
+            help=(
+                "first ask the hub whether it answers (a few seconds at most); when it does not, say so "
+                "and exit 0 without downloading"
+            ),
+        )
+        parser.add_argument(
             "--best-effort",
             action="store_true",
             help=(
@@ -46,7 +55,7 @@ class Command(BaseCommand):
             ),
         )
 
-    def handle(self, *args, models=None, if_missing=False, best_effort=False, **options):
+    def handle(self, *args, models=None, if_missing=False, if_reachable=False, best_effort=False, **options):
         # Imported here so that `manage.py help` never loads the model libraries.
         from httpx2 import TransportError
         from huggingface_hub.errors import HfHubHTTPError
@@ -58,13 +67,23 @@ class Command(BaseCommand):
             getattr(settings, "CAPTIONS_VIT_GPT2_MODEL", "") or DEFAULT_MODELS["vit_gpt2"],
         ]
         cache_dir = getattr(settings, "CAPTIONS_MODEL_CACHE_DIR", None) or None
+        wanted = []
         for model in models:
             if Path(model).expanduser().is_dir():
                 self.stdout.write(f"{model}: a local folder, nothing to download")
-                continue
-            if if_missing and (folder := cached_folder(model, cache_dir=cache_dir)):
+            elif if_missing and (folder := cached_folder(model, cache_dir=cache_dir)):
                 self.stdout.write(f"{model}: already in {folder}")
-                continue
+            else:
+                wanted.append(model)
+        if wanted and if_reachable and (reason := hub_unreachable_reason(model=wanted[0])):
+            self.stderr.write(
+                f"Caption models: the Hugging Face hub ({hub_endpoint()}) cannot be reached ({reason}), "
+                f"so {' and '.join(wanted)} {'was' if len(wanted) == 1 else 'were'} not downloaded.\n"
+                "Photos still get tags and hashtags; run `.venv/bin/python manage.py download_models` "
+                "where the internet is reachable."
+            )
+            return
+        for model in wanted:
             self.stdout.write(f"{model}: downloading...")
             try:
                 (folder,) = download_models(models=[model], cache_dir=cache_dir)
