@@ -42,6 +42,8 @@ if Path(env_file).is_file():
     environ.Env.read_env(env_file)
 
 DEBUG = env.bool("DEBUG", default=False)
+# With DEBUG on, Django's technical 404 and 500 pages (URL patterns, tracebacks) only when asked for.
+DEBUG_TECHNICAL_PAGES = env.bool("DEBUG_TECHNICAL_PAGES", default=False)
 RUN_DIR = Path(env.str("RUN_DIR", default=str(BASE_DIR / "var")))
 
 if DEBUG:
@@ -84,6 +86,8 @@ MIDDLEWARE = [
     # Operations: a request id for the logs, then /healthz, /readyz and /metrics for any Host.
     "hashtagapp.request_id.RequestIdMiddleware",
     "hashtagapp.probes.ProbesMiddleware",
+    # With DEBUG on, the site's own 404 and 500 pages rather than Django's technical ones.
+    "hashtagapp.error_pages.FriendlyErrorPagesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",

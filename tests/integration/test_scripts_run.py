@@ -51,12 +51,18 @@ def test_scripts_run_restarts_a_dead_worker_and_stops_cleanly(tmp_path):
     run_dir = tmp_path / "run"
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "DEBUG")}
+    # A hub that does not answer: the caption weights are not fetched, and the site starts anyway.
     env.update(RUN_DIR=str(run_dir), PORT=str(port), ENV_FILE="/dev/null", WORKER_CONCURRENCY="1")
-    log = (tmp_path / "run.log").open("wb")
+    env.update(HF_ENDPOINT=f"http://127.0.0.1:{free_port()}", CAPTIONS_MODEL_CACHE_DIR=str(tmp_path / "models"))
+    log_path = tmp_path / "run.log"
+    log = log_path.open("wb")
     script = subprocess.Popen(["scripts/run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     worker_log = run_dir / "worker.log"
     try:
         wait_for(lambda: answers(f"http://127.0.0.1:{port}/healthz"), timeout=240, what="serving")
+        said = log_path.read_text()
+        assert "Caption models: the Hugging Face hub (http://127.0.0.1:" in said
+        assert "cannot be reached" in said and "manage.py download_models` where the internet" in said
         wait_for(lambda: b" ready." in worker_log.read_bytes(), timeout=120, what="worker ready")
         first = workers(run_dir)
         assert first
@@ -76,6 +82,37 @@ def test_scripts_run_restarts_a_dead_worker_and_stops_cleanly(tmp_path):
     finally:
         if script.poll() is None:
             script.kill()
+        for pid in workers(run_dir):
+            os.kill(pid, signal.SIGKILL)
+        log.close()
+
+
+def test_ctrl_c_stops_the_site_and_the_worker_within_seconds(tmp_path):
+    """Ctrl-C in a terminal signals the whole foreground process group, as killpg does here."""
+    run_dir = tmp_path / "run"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "DEBUG")}
+    env.update(RUN_DIR=str(run_dir), PORT=str(port), ENV_FILE="/dev/null", WORKER_CONCURRENCY="1")
+    env.update(DOWNLOAD_MODELS="0")
+    log = (tmp_path / "run.log").open("wb")
+    script = subprocess.Popen(
+        ["scripts/run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    worker_log = run_dir / "worker.log"
+    try:
+        wait_for(lambda: answers(f"http://127.0.0.1:{port}/healthz"), timeout=240, what="serving")
+        wait_for(lambda: b" ready." in worker_log.read_bytes(), timeout=120, what="worker ready")
+        assert workers(run_dir)
+
+        started = time.monotonic()
+        os.killpg(script.pid, signal.SIGINT)
+        script.wait(timeout=30)
+        wait_for(lambda: not workers(run_dir), timeout=10, what="every worker gone")
+        assert time.monotonic() - started < 15
+        assert not answers(f"http://127.0.0.1:{port}/healthz")
+    finally:
+        if script.poll() is None:
+            os.killpg(script.pid, signal.SIGKILL)
         for pid in workers(run_dir):
             os.kill(pid, signal.SIGKILL)
         log.close()
