@@ -23,6 +23,9 @@ from captions.accounts.two_factor import session_used_two_factor
 
 
 class StaffAdminSite(admin.AdminSite):
+    site_header = "Image Hashtag Generator"
+    site_title = "Image Hashtag Generator admin"
+
     def has_permission(self, request) -> bool:
         return super().has_permission(request) and session_used_two_factor(request)
 

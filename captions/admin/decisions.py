@@ -32,7 +32,7 @@ class Decision:
     reason_help: str
     permission: str  # "change" or "delete"
     apply: Callable[..., int]  # apply(ids=..., actor=..., reason=...) -> how many changed
-    done: str  # "{count} photo(s) hidden."
+    done: str  # "{count} photo{s} hidden.": {s} is "s" unless count is 1
     danger: bool = False
 
 
@@ -60,7 +60,7 @@ def confirm_with_reason(
         except ReasonRequired as exc:
             form.add_error("reason", str(exc))
         else:
-            modeladmin.message_user(request, decision.done.format(count=count), messages.SUCCESS)
+            modeladmin.message_user(request, decision.done.format(count=count, s="" if count == 1 else "s"), messages.SUCCESS)
             return None
     opts = modeladmin.model._meta
     context = {

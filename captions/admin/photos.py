@@ -34,7 +34,7 @@ MARK_REVIEWED = Decision(
     reason_help="Kept in the audit trail. Jobs held for review go on.",
     permission="change",
     apply=lambda ids, actor, reason: photos_mark_reviewed(photo_ids=ids, actor=actor, reason=reason),
-    done="{count} photo(s) marked reviewed.",
+    done="{count} photo{s} marked reviewed.",
 )
 HIDE = Decision(
     name="hide",
@@ -44,7 +44,7 @@ HIDE = Decision(
     reason_help="Shown to the photo's owner in place of the photo, and kept in the audit trail.",
     permission="change",
     apply=lambda ids, actor, reason: photos_hide(photo_ids=ids, actor=actor, reason=reason),
-    done="{count} photo(s) hidden.",
+    done="{count} photo{s} hidden.",
     danger=True,
 )
 RESTORE = Decision(
@@ -55,7 +55,7 @@ RESTORE = Decision(
     reason_help="Kept in the audit trail. Restoring counts as reviewed: jobs held for review go on.",
     permission="change",
     apply=lambda ids, actor, reason: photos_restore(photo_ids=ids, actor=actor, reason=reason),
-    done="{count} photo(s) restored.",
+    done="{count} photo{s} restored.",
 )
 DELETE = Decision(
     name="delete_photos",
@@ -65,7 +65,7 @@ DELETE = Decision(
     reason_help="Kept in the audit trail.",
     permission="delete",
     apply=lambda ids, actor, reason: photos_delete(photo_ids=ids, actor=actor, reason=reason),
-    done="{count} photo(s) deleted.",
+    done="{count} photo{s} deleted.",
     danger=True,
 )
 DECISIONS = {d.name: d for d in (MARK_REVIEWED, HIDE, RESTORE, DELETE)}

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
+from captions.admin.audit import ActionFilter, audit_sentence
 from captions.admin.inlines import ReadOnlyInline
 from captions.models import BannedHashtag, Generation, ModelCaption, ModerationAction, Report, Suggestion
 from captions.services.banned_hashtags import banned_hashtag_clean, banned_hashtag_record
@@ -159,13 +160,17 @@ class BannedHashtagAdmin(admin.ModelAdmin):
 
 @admin.register(ModerationAction)
 class ModerationActionAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "actor", "action", "target", "reason")
-    list_filter = ("action", "target_type", "created_at")
+    list_display = ("created_at", "summary", "target")
+    list_filter = (ActionFilter, "target_type", "created_at")
     search_fields = ("actor__username", "target_repr", "target_id", "reason")
     list_select_related = ("actor",)
     date_hierarchy = "created_at"
-    fields = ("created_at", "actor", "action", "target", "target_type", "target_id", "reason")
+    fields = ("created_at", "summary", "actor", "action", "target", "target_type", "target_id", "reason")
     readonly_fields = fields
+
+    @admin.display(description="What happened")
+    def summary(self, obj: ModerationAction) -> str:
+        return audit_sentence(obj)
 
     @admin.display(description="Target", ordering="target_repr")
     def target(self, obj: ModerationAction):

@@ -17,7 +17,7 @@ REVOKE = Decision(
     reason_help="Kept in the audit trail.",
     permission="change",
     apply=lambda ids, actor, reason: tokens_revoke_by_staff(token_ids=ids, actor=actor, reason=reason),
-    done="{count} token(s) revoked.",
+    done="{count} token{s} revoked.",
     danger=True,
 )
 

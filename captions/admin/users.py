@@ -24,7 +24,7 @@ BAN = Decision(
     permission="change",
     apply=lambda ids, actor, reason: users_ban(user_ids=ids, actor=actor, reason=reason),
     done=(
-        "{count} user(s) banned: they cannot log in, their sessions ended "
+        "{count} user{s} banned: they cannot log in, their sessions ended "
         "and their jobs in flight were cancelled."
     ),
     danger=True,
@@ -37,7 +37,7 @@ UNBAN = Decision(
     reason_help="Kept in the audit trail.",
     permission="change",
     apply=lambda ids, actor, reason: users_unban(user_ids=ids, actor=actor, reason=reason),
-    done="{count} user(s) unbanned.",
+    done="{count} user{s} unbanned.",
 )
 
 

@@ -208,3 +208,27 @@ def test_a_users_own_quota_overrides_the_site_default(alice, bob, alice_client, 
     assert "Daily limit reached: 0 generations" in upload(alice_client).content.decode()
     assert upload(bob_client).status_code == 302
     assert Generation.objects.filter(photo__owner=alice).count() == 0
+
+
+@pytest.mark.django_db
+def test_banned_user_with_the_right_password_is_told_the_account_is_suspended(moderator_client, alice, client):
+    ban(moderator_client, alice)
+
+    response = client.post(reverse("login"), {"login": "alice", "password": PASSWORD}, follow=True)
+
+    page = response.content.decode()
+    assert "Your account is suspended" in page
+    assert "correct" not in page
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_banned_user_with_a_wrong_password_learns_nothing_about_the_ban(moderator_client, alice, client):
+    ban(moderator_client, alice)
+
+    banned = client.post(reverse("login"), {"login": "alice", "password": "not the password"}, follow=True)
+    unknown = client.post(reverse("login"), {"login": "nobody", "password": "not the password"}, follow=True)
+
+    assert "suspended" not in banned.content.decode()
+    assert "are not correct" in banned.content.decode()
+    assert banned.status_code == unknown.status_code == 200
