@@ -60,7 +60,9 @@ def confirm_with_reason(
         except ReasonRequired as exc:
             form.add_error("reason", str(exc))
         else:
-            modeladmin.message_user(request, decision.done.format(count=count, s="" if count == 1 else "s"), messages.SUCCESS)
+            modeladmin.message_user(
+                request, decision.done.format(count=count, s="" if count == 1 else "s"), messages.SUCCESS
+            )
             return None
     opts = modeladmin.model._meta
     context = {

@@ -26,10 +26,12 @@ def hub_unreachable_reason(*, model: str, timeout: float = HUB_PROBE_SECONDS) ->
     if constants.HF_HUB_OFFLINE:
         return "HF_HUB_OFFLINE is set"
     url = f"{hub_endpoint()}/api/models/{model}"
+    if not url.startswith(("http://", "https://")):
+        return f"HF_ENDPOINT is not an http(s) address: {hub_endpoint()!r}"
     outcome: list[str | None] = []
 
     def probe() -> None:
-        request = urllib.request.Request(url, method="HEAD")
+        request = urllib.request.Request(url, method="HEAD")  # noqa: S310 (http(s) only, checked above)
         try:
             with urllib.request.urlopen(request, timeout=timeout):  # noqa: S310 (the hub's URL)
                 outcome.append(None)

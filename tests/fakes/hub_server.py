@@ -70,10 +70,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.hub.requests.append((self.command, path))
         if path.startswith("/api/models/"):
             return self._api(path.removeprefix("/api/models/"), body=body)
-        repo, sep, rest = path.lstrip("/").partition("/resolve/")
+        _repo, sep, rest = path.lstrip("/").partition("/resolve/")
         _revision, _, name = rest.partition("/")
         if not sep or name not in self.hub.files:
-            return self._json(404, {"error": "Entry not found"}, body=body, headers={"X-Error-Code": "EntryNotFound"})
+            return self._json(
+                404, {"error": "Entry not found"}, body=body, headers={"X-Error-Code": "EntryNotFound"}
+            )
         data = self.hub.files[name]
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
@@ -89,7 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
         repo = "/".join(parts[:2])
         if len(parts) >= 4 and parts[2] == "tree":
             tree = [
-                {"type": "file", "path": name, "size": len(data), "oid": hashlib.sha1(data).hexdigest()}  # noqa: S324
+                {"type": "file", "path": name, "size": len(data), "oid": hashlib.sha1(data).hexdigest()}
                 for name, data in self.hub.files.items()
             ]
             return self._json(200, tree, body=body)

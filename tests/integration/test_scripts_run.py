@@ -53,7 +53,9 @@ def test_scripts_run_restarts_a_dead_worker_and_stops_cleanly(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "DEBUG")}
     # A hub that does not answer: the caption weights are not fetched, and the site starts anyway.
     env.update(RUN_DIR=str(run_dir), PORT=str(port), ENV_FILE="/dev/null", WORKER_CONCURRENCY="1")
-    env.update(HF_ENDPOINT=f"http://127.0.0.1:{free_port()}", CAPTIONS_MODEL_CACHE_DIR=str(tmp_path / "models"))
+    env.update(
+        HF_ENDPOINT=f"http://127.0.0.1:{free_port()}", CAPTIONS_MODEL_CACHE_DIR=str(tmp_path / "models")
+    )
     log_path = tmp_path / "run.log"
     log = log_path.open("wb")
     script = subprocess.Popen(["scripts/run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

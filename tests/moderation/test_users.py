@@ -211,7 +211,9 @@ def test_a_users_own_quota_overrides_the_site_default(alice, bob, alice_client, 
 
 
 @pytest.mark.django_db
-def test_banned_user_with_the_right_password_is_told_the_account_is_suspended(moderator_client, alice, client):
+def test_banned_user_with_the_right_password_is_told_the_account_is_suspended(
+    moderator_client, alice, client
+):
     ban(moderator_client, alice)
 
     response = client.post(reverse("login"), {"login": "alice", "password": PASSWORD}, follow=True)
