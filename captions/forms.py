@@ -3,6 +3,7 @@ from django.conf import settings
 
 from captions.models import Platform, Report, Tone
 from captions.platforms import LANGUAGES
+from captions.services import sources
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -31,11 +32,16 @@ class GenerationOptionsForm(forms.Form):
     platform = forms.ChoiceField(choices=Platform.choices, initial=Platform.INSTAGRAM)
     tone = forms.ChoiceField(choices=Tone.choices, initial=Tone.CASUAL)
     variants = forms.IntegerField(min_value=1, max_value=5, initial=3, label="Caption variants")
-    language = forms.ChoiceField(
-        choices=LANGUAGES,
-        initial="en",
-        help_text="Used by the language model; the offline composer writes English.",
-    )
+    language = forms.ChoiceField(choices=LANGUAGES, initial="en")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].help_text = (
+            "The language model writes the captions in this language."
+            if sources.refiner_kind() == "openai"
+            else "No language model is set up on this site, so captions come out in English "
+            "whichever language you choose."
+        )
 
 
 class UploadForm(GenerationOptionsForm):
