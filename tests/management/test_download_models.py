@@ -128,3 +128,85 @@ def test_best_effort_reports_a_failed_download_and_carries_on(settings, monkeypa
     assert tried == ["org/blip", "org/vit-gpt2"]
     assert "WARNING: could not download org/blip: Name or service not known" in err.getvalue()
     assert "until this command succeeds" in err.getvalue()
+
+
+@pytest.fixture
+def closed_port():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_if_reachable_says_in_two_lines_when_the_hub_does_not_answer_and_exits_0(
+    settings, downloads, monkeypatch, closed_port, tmp_path
+):
+    from huggingface_hub import constants
+
+    settings.CAPTIONS_BLIP_MODEL = "org/blip"
+    settings.CAPTIONS_VIT_GPT2_MODEL = "org/vit-gpt2"
+    settings.CAPTIONS_MODEL_CACHE_DIR = str(tmp_path)
+    monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{closed_port}")
+    err = StringIO()
+
+    call_command("download_models", "--if-missing", "--if-reachable", stdout=StringIO(), stderr=err)
+
+    assert downloads == []
+    said = err.getvalue().strip().splitlines()
+    assert len(said) == 2
+    assert said[0].startswith(
+        f"Caption models: the Hugging Face hub (http://127.0.0.1:{closed_port}) cannot be"
+    )
+    assert "org/blip and org/vit-gpt2 were not downloaded" in said[0]
+    assert "manage.py download_models` where the internet is reachable" in said[1]
+
+
+def test_if_reachable_gives_up_on_a_hub_that_accepts_but_never_answers(monkeypatch):
+    import socket
+    import time
+
+    from huggingface_hub import constants
+
+    from captions.services.hub import hub_unreachable_reason
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{silent.getsockname()[1]}")
+        started = time.monotonic()
+
+        reason = hub_unreachable_reason(model="org/blip", timeout=0.5)
+
+    assert reason in ("timed out", "no answer within 0.5 s")
+    assert time.monotonic() - started < 2
+
+
+def test_if_reachable_downloads_when_the_hub_answers(settings, downloads, monkeypatch, tmp_path):
+    from huggingface_hub import constants
+
+    from tests.fakes.hub_server import FakeHub
+
+    settings.CAPTIONS_BLIP_MODEL = "org/blip"
+    settings.CAPTIONS_VIT_GPT2_MODEL = "org/vit-gpt2"
+    settings.CAPTIONS_MODEL_CACHE_DIR = str(tmp_path)
+    cache_snapshot(tmp_path, "org/blip")
+    with FakeHub() as hub:
+        monkeypatch.setattr(constants, "ENDPOINT", hub.url)
+        call_command("download_models", "--if-missing", "--if-reachable", stdout=StringIO())
+
+    assert downloads == ["org/vit-gpt2"]  # blip was on disk already
+    assert hub.requests[0] == ("HEAD", "/api/models/org/vit-gpt2")
+
+
+def test_if_reachable_respects_hub_offline_mode(settings, downloads, monkeypatch, tmp_path):
+    from huggingface_hub import constants
+
+    settings.CAPTIONS_MODEL_CACHE_DIR = str(tmp_path)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    err = StringIO()
+
+    call_command("download_models", "--if-reachable", stdout=StringIO(), stderr=err)
+
+    assert downloads == []
+    assert "cannot be reached (HF_HUB_OFFLINE is set)" in err.getvalue()
