@@ -65,10 +65,29 @@ def bare_env(home: Path, **extra: str) -> dict[str, str]:
     return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), **extra}
 
 
+# manage.py lines in the README's code blocks that this test does not run, and why.
+NOT_RUN_HERE = {
+    "docker compose": "runs inside the web container; scripts/docker-smoke covers it on a Docker host",
+}
+
+
 def test_readme_lists_the_commands_a_first_run_needs():
     commands = [shlex.split(c)[2] for c in readme_commands()]
 
     assert {"createsuperuser", "download_models", "migrate", "collectstatic"} <= set(commands)
+
+
+def test_every_manage_py_line_in_the_readme_is_run_here_or_skipped_for_a_stated_reason():
+    text = (ROOT / "README.md").read_text()
+    lines = [
+        line.strip()
+        for block in re.findall(r"```[a-z]*\n(.*?)```", text, flags=re.S)
+        for line in block.splitlines()
+        if re.search(r"manage\.py \w", line)  # a command, not the file in a layout listing
+    ]
+    others = [line for line in lines if not README_COMMAND.match(line)]
+
+    assert all(line.startswith(tuple(NOT_RUN_HERE)) for line in others), others
 
 
 def test_every_readme_command_works_as_printed_after_the_set_up_step(tmp_path):
