@@ -66,9 +66,10 @@ def scene_words(measures: Measures) -> tuple[str, ...]:
     words: list[str] = []
     black_and_white = measures.grey >= GREY_SHARE
     dark = measures.median < NIGHT_MEDIAN and measures.top < NIGHT_TOP and measures.green < NIGHT_MAX_GREEN
-    if dark and not black_and_white and measures.median < STARS_MEDIAN and measures.points >= STARS_MIN_POINTS:
+    night = dark and not black_and_white
+    if night and measures.median < STARS_MEDIAN and measures.points >= STARS_MIN_POINTS:
         words += ["night sky", "stars"]
-    if dark and not black_and_white:
+    if night:
         words.append("night")
     if measures.green >= FOREST_GREEN and measures.vertical >= FOREST_VERTICAL:
         words.append("forest")

@@ -126,9 +126,9 @@ FAMILY_TERMS: dict[str, Term] = {
 }
 
 
-# Scene words (``scene``) and their role against the object tags: "lead" goes
-# first and drops object tags under ``SURE``; "weak" names the photo only when
-# no object tag is ``SURE``; "hashtag" never becomes a subject.
+# Scene words (``scene``) and their role against the object tags: "lead" names
+# the photo in place of unsure object tags; "weak" follows them; both only when
+# no object tag is ``SURE``. "hashtag" never becomes a subject.
 SCENE_TERMS: dict[str, tuple[Term, str]] = {
     "night sky": (Term("the night sky", "count", "scene", "proper"), "lead"),
     "stars": (Term("stars", "plural", "scene", "hashtag"), "hashtag"),
@@ -136,6 +136,8 @@ SCENE_TERMS: dict[str, tuple[Term, str]] = {
     "forest": (Term("forest", "count", "place"), "weak"),
     "black and white": (Term("black and white", "mass", "scene", "hashtag"), "hashtag"),
 }
+
+STAR_FIELD = frozenset(["night sky", "stars"])
 
 
 def term_for(tag: str) -> Term:
@@ -159,18 +161,19 @@ def family_of(tag: str) -> str:
 
 def confident_tags(scored: list[tuple[str, float]]) -> list[str]:
     """Tags worth naming, best first: the object tags (``object_tags``) with
-    the scene words placed by their role (``SCENE_TERMS``)."""
+    the scene words placed by their role (``SCENE_TERMS``). Scene words come
+    from light and colour alone, so an object tag at ``SURE`` outweighs them:
+    beside one, a star field's points of light are the object's own (a lit
+    sign, lamps) and a forest's green is the object's background."""
     scene = list(dict.fromkeys(tag for tag, _ in scored if is_scene(tag)))
     objects = [(tag, score) for tag, score in scored if not is_scene(tag)]
-    top = max((score for _, score in objects), default=0.0)
+    unsure = max((score for _, score in objects), default=0.0) < SURE
     role = {tag: SCENE_TERMS[tag][1] for tag in scene}
-    leading = [tag for tag in scene if role[tag] == "lead"]
-    kept = object_tags(objects)
-    if leading:
-        sure = {tag for tag, score in objects if score >= SURE}
-        kept = [tag for tag in kept if tag in sure or family_of(tag) in {family_of(s) for s in sure}]
-    weak = [tag for tag in scene if role[tag] == "weak" and top < SURE]
-    rest = [tag for tag in scene if role[tag] == "hashtag"]
+    leading = [tag for tag in scene if role[tag] == "lead" and unsure]
+    # A leading scene word explains the photo better than any unsure object guess.
+    kept = [] if leading else object_tags(objects)
+    weak = [tag for tag in scene if role[tag] == "weak" and unsure]
+    rest = [tag for tag in scene if role[tag] == "hashtag" and (unsure or tag not in STAR_FIELD)]
     return [*leading, *kept, *weak, *rest]
 
 

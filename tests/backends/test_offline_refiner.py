@@ -208,3 +208,25 @@ def test_a_close_up_caption_loses_its_filler_and_people_are_never_rated():
         assert "close up" not in suggestion.caption and "laying" not in suggestion.caption
         assert "a man lying on a bed" in suggestion.caption.lower()
         assert "Rating" not in suggestion.caption
+
+
+def test_scene_words_name_the_photo_and_its_hashtags():
+    from captions.backends.base import RefineRequest
+    from captions.backends.offline_refiner import OfflineRefiner
+
+    request = RefineRequest(
+        captions={}, tags=("night sky", "stars", "night"), platform="instagram", tone="casual"
+    )
+    suggestions = OfflineRefiner().refine(request)
+    assert all("the night sky" in s.caption.lower() for s in suggestions)
+    assert all(s.hashtags[:2] == ("#NightSky", "#stars") for s in suggestions)
+
+
+def test_hashtag_only_scene_words_never_become_the_subject():
+    from captions.backends.base import RefineRequest
+    from captions.backends.offline_refiner import OfflineRefiner
+
+    request = RefineRequest(captions={}, tags=("black and white",), platform="instagram", tone="casual")
+    suggestions = OfflineRefiner().refine(request)
+    assert all("black and white" not in s.caption.lower() for s in suggestions)
+    assert all("#BlackAndWhite" in s.hashtags for s in suggestions)
