@@ -256,10 +256,10 @@ def offline_writer():
 def llm_writer(fake):
     """The OpenAI refiner against the fake server answering with scripted
     replies, falling back to the offline writer as a job does."""
-    from captions import platforms
     from captions.backends.base import BackendError
     from captions.backends.offline_refiner import OfflineRefiner
     from captions.backends.openai_refiner import OpenAIRefiner
+    from captions.hashtags import clean_hashtag
     from captions.services.suggestion_rules import suggestions_finalise
 
     refiner = OpenAIRefiner(api_key="sk-bench", base_url=fake.url, model="fake", timeout=5)
@@ -281,7 +281,7 @@ def llm_writer(fake):
             suggestions, from_llm = OfflineRefiner().refine(request), False
         if from_llm:
             stats["raw_banned"] += sum(
-                is_banned(platforms.clean_hashtag(t) or "") for s in suggestions for t in s.hashtags
+                is_banned(clean_hashtag(t) or "") for s in suggestions for t in s.hashtags
             )
         result = suggestions_finalise(
             request=request, suggestions=suggestions, from_llm=from_llm, is_banned=is_banned

@@ -1,7 +1,7 @@
 """Word lists and phrasings for the offline composer (English only).
 
 Kept apart from the composing code so the data can grow without the logic
-moving. Hashtags follow the one casing rule (``platforms.clean_hashtag``):
+moving. Hashtags follow the one casing rule (``hashtags.clean_hashtag``):
 single words lower case, several words in CamelCase.
 """
 

@@ -163,7 +163,7 @@ def test_at_most_one_generic_hashtag_on_small_platforms(platform, tone):
 
 
 def test_every_hashtag_follows_the_one_casing_rule():
-    from captions.platforms import clean_hashtag
+    from captions.hashtags import clean_hashtag
 
     for platform in PLATFORM_RULES:
         for suggestion in OfflineRefiner().refine(request(platform=platform, count=5)):
