@@ -89,7 +89,7 @@ PEOPLE_TERMS = {
     "two people": Term("two people", "plural", "people"),
     "group": Term("group of people", "count", "people"),
 }
-NOTHING = Subject(indefinite="this view", definite="this view", plural=False, kind="scene")
+NOTHING = Subject(indefinite="this view", definite="this view", plural=False, kind="view")
 
 
 class OfflineRefiner:

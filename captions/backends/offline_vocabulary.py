@@ -18,7 +18,9 @@ ANIMALS = "animal"
 FOODS = "food"
 PLACES = "place"
 THINGS = "food vehicle thing activity"
-NOT_PEOPLE = "animal food vehicle thing plant activity place event scene"
+NOT_PEOPLE = "animal food vehicle thing plant activity place event scene view"
+# Every subject but "this view" (the subject when nothing is sure): "this shot of this view".
+NOT_A_VIEW = "people animal food vehicle thing plant activity place event scene"
 
 TEMPLATES: dict[str, tuple[Template, ...]] = {
     "casual": (
@@ -46,7 +48,7 @@ TEMPLATES: dict[str, tuple[Template, ...]] = {
         ("colon", ANY, "Captured: {a}."),
         ("two", ANY, "{A}. Attention to detail makes the difference."),
         ("statement", ANY, "Sharing a recent shot of {a}."),
-        ("question", ANY, "What do you notice first in this shot of {a}?"),
+        ("question", NOT_A_VIEW, "What do you notice first in this shot of {a}?"),
         ("two", ANY, "{The} {is} the focus of this frame. Simple composition, clear subject."),
         ("statement", PLACES, "A closer look at {the}, worth the visit."),
         ("statement", FOODS, "{A}, presented with care."),

@@ -230,3 +230,21 @@ def test_hashtag_only_scene_words_never_become_the_subject():
     suggestions = OfflineRefiner().refine(request)
     assert all("black and white" not in s.caption.lower() for s in suggestions)
     assert all("#BlackAndWhite" in s.hashtags for s in suggestions)
+
+
+def test_with_nothing_sure_no_caption_reads_this_shot_of_this_view():
+    from captions.backends.base import RefineRequest
+    from captions.backends.offline_refiner import OfflineRefiner
+    from captions.platforms import PLATFORM_RULES, TONE_RULES
+
+    captions = {
+        s.caption
+        for platform in PLATFORM_RULES
+        for tone in TONE_RULES
+        for seed in range(4)
+        for s in OfflineRefiner().refine(
+            RefineRequest(captions={}, tags=(), platform=platform, tone=tone, count=3, seed=seed)
+        )
+    }
+    assert any("this view" in c for c in captions)
+    assert not [c for c in captions if "this shot of this view" in c]
