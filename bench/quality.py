@@ -130,6 +130,7 @@ def run_set(*, write, tagged: dict, captions: dict, photos: list[dict], runs: in
         tags, people = seen["tags"], seen["people"]
         shown_platform, shown_tone = PLATFORMS[i % 5], TONES[(i // 5) % 5]
         hashtags_all, captions_all = [], []
+        photo_generic = 0
         for platform in PLATFORMS:
             for tone in TONES:
                 by_run = []
@@ -150,6 +151,7 @@ def run_set(*, write, tagged: dict, captions: dict, photos: list[dict], runs: in
                         totals["leaks"] += sum(is_banned(t) for t in s.hashtags)
                         totals["hashtags"] += len(s.hashtags)
                         totals["generic"] += sum(t.casefold() in generic for t in s.hashtags)
+                        photo_generic += sum(t.casefold() in generic for t in s.hashtags)
                         hashtags_all.extend(s.hashtags)
                         captions_all.append(s.caption)
                         distinct.setdefault(s.caption, photo["file"])
@@ -170,16 +172,23 @@ def run_set(*, write, tagged: dict, captions: dict, photos: list[dict], runs: in
                 "tags_hit": hits(photo["concepts"], [*tags, *people]),
                 "captions_hit": hits(photo["concepts"], captions_all),
                 "hashtags_hit": hits(photo["concepts"], hashtags_all),
+                "hashtags": len(hashtags_all),
+                "generic": photo_generic,
             }
         )
     n = len(rows)
+    members_of = {group: [r for r in rows if r["group"] == group] for group in GROUPS}
+    members_of["original (tuning + check)"] = members_of["tuning"] + members_of["check"]
     by_group = {
         group: {
             "photos": len(members),
+            "concept_in_tags": sum(r["tags_hit"] for r in members) / len(members),
+            "concept_in_captions": sum(r["captions_hit"] for r in members) / len(members),
             "concept_in_hashtags": sum(r["hashtags_hit"] for r in members) / len(members),
+            "generic_share": sum(r["generic"] for r in members) / max(1, sum(r["hashtags"] for r in members)),
         }
-        for group in GROUPS
-        if (members := [r for r in rows if r["group"] == group])
+        for group, members in members_of.items()
+        if members
     }
     return {
         "rows": rows,
@@ -372,9 +381,19 @@ def main(argv: list[str] | None = None) -> None:
         summary_rows,
     )
     print_table(
-        "Concept in hashtags by group (offline)",
-        ["group", "photos", "concept in hashtags"],
-        [[g, v["photos"], f"{v['concept_in_hashtags']:.0%}"] for g, v in offline["groups"].items()],
+        "By group (offline)",
+        ["group", "photos", "in tags", "in captions", "in hashtags", "generic share"],
+        [
+            [
+                g,
+                v["photos"],
+                f"{v['concept_in_tags']:.0%}",
+                f"{v['concept_in_captions']:.0%}",
+                f"{v['concept_in_hashtags']:.0%}",
+                f"{v['generic_share']:.0%}",
+            ]
+            for g, v in offline["groups"].items()
+        ],
     )
     print(f"\nScripted LLM: {llm_stats}")
     people_timing = {
