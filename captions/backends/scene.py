@@ -96,7 +96,7 @@ def measure(image: Image.Image) -> Measures:
     median = float(np.median(light))
     return Measures(
         median=median,
-        top=float(light[: light.shape[0] // 3].mean()),
+        top=float(light[: max(1, light.shape[0] // 3)].mean()),
         grey=float((saturation < GREY_SATURATION).mean()),
         green=float(green.mean()),
         vertical=float(dx / max(dy, 1e-6)),

@@ -120,3 +120,10 @@ def test_the_night_sky_reads_with_its_article():
         "the night sky",
         "is",
     )
+
+
+@pytest.mark.parametrize("size", [(1, 1), (3, 2), (2000, 1)])
+def test_tiny_and_odd_images_are_measured_without_error(size):
+    scene = describe(Image.new("RGB", size, (200, 30, 30)))
+    assert scene.words == ()
+    assert "nan" not in scene.evidence
