@@ -10,7 +10,13 @@ regenerations. Caption models run only when their weights are on disk
 (``--captioner local``); by default the bench measures the out-of-the-box case
 with no caption weights: tags and people only.
 
-    python -m bench.quality [--captioner none|local] [--json]
+The set is split three ways, reported apart (``group`` in the results): the
+first half of the original photos in alphabetical order (``tuning``: the
+confidence and scene rules were tuned on these), the second half (``check``),
+and photos added after tuning (``held-out``, ``"held_out": true`` in set.json).
+``--only GROUP`` runs one group.
+
+    python -m bench.quality [--every-sentence] [--only tuning|check|held-out]
 """
 
 from __future__ import annotations
@@ -28,12 +34,27 @@ from bench.common import machine, percentile, print_table, write_results
 
 HERE = Path(__file__).resolve().parent / "quality"
 SET = json.loads((HERE / "set.json").read_text())
+GROUPS = ("tuning", "check", "held-out")
+
+
+def photo_groups(photos: list[dict]) -> dict[str, str]:
+    """file -> group: alphabetical halves of the original photos, then the held-out ones."""
+    original = sorted(p["file"] for p in photos if not p.get("held_out"))
+    half = (len(original) + 1) // 2
+    groups = {file: ("tuning" if i < half else "check") for i, file in enumerate(original)}
+    groups.update({p["file"]: "held-out" for p in photos if p.get("held_out")})
+    return groups
+
+
+GROUP_OF = photo_groups(SET["photos"])
 PLATFORMS = ("instagram", "x", "linkedin", "tiktok", "general")
 TONES = ("casual", "funny", "professional", "inspirational", "poetic")
 # The bench's banned list; the scripted LLM replies carry these.
 BANNED = ("spam", "followforfollow", "like4like")
 PEOPLE_SECONDS: list[float] = []  # the people detector's time per photo (one image, one thread)
 PEOPLE_LOAD_SECONDS: list[float] = []
+TAGGER_SECONDS: list[float] = []  # classifier and scene words, one photo, one thread
+SCENE_SECONDS: list[float] = []  # the scene words alone
 
 
 def _django() -> None:
@@ -95,7 +116,7 @@ def scripted_replies(tags: list[str]) -> list[str]:
     return [f"```json\n{body}\n```", f"Sure! Here are your captions:\n{body}", body]
 
 
-def run_set(*, write, tagged: dict, captions: dict, runs: int = 3) -> dict:
+def run_set(*, write, tagged: dict, captions: dict, photos: list[dict], runs: int = 3) -> dict:
     """``write(request, run) -> (suggestions, banned dropped, LLM hit)`` for every photo and option."""
     from captions import platforms
     from captions.backends.base import RefineRequest
@@ -104,11 +125,12 @@ def run_set(*, write, tagged: dict, captions: dict, runs: int = 3) -> dict:
     rows, sentences, distinct = [], [], {}
     totals = {"posts": 0, "violations": 0, "leaks": 0, "hashtags": 0, "generic": 0}
     fresh, seen_total = 0, 0
-    for i, photo in enumerate(SET["photos"]):
+    for i, photo in enumerate(photos):
         seen = tagged[photo["file"]]
         tags, people = seen["tags"], seen["people"]
         shown_platform, shown_tone = PLATFORMS[i % 5], TONES[(i // 5) % 5]
         hashtags_all, captions_all = [], []
+        photo_generic = 0
         for platform in PLATFORMS:
             for tone in TONES:
                 by_run = []
@@ -129,6 +151,7 @@ def run_set(*, write, tagged: dict, captions: dict, runs: int = 3) -> dict:
                         totals["leaks"] += sum(is_banned(t) for t in s.hashtags)
                         totals["hashtags"] += len(s.hashtags)
                         totals["generic"] += sum(t.casefold() in generic for t in s.hashtags)
+                        photo_generic += sum(t.casefold() in generic for t in s.hashtags)
                         hashtags_all.extend(s.hashtags)
                         captions_all.append(s.caption)
                         distinct.setdefault(s.caption, photo["file"])
@@ -142,17 +165,34 @@ def run_set(*, write, tagged: dict, captions: dict, runs: int = 3) -> dict:
         rows.append(
             {
                 "photo": photo["file"],
+                "group": GROUP_OF[photo["file"]],
                 "kind": photo["kind"],
                 "tags": tags,
                 "people": people,
                 "tags_hit": hits(photo["concepts"], [*tags, *people]),
                 "captions_hit": hits(photo["concepts"], captions_all),
                 "hashtags_hit": hits(photo["concepts"], hashtags_all),
+                "hashtags": len(hashtags_all),
+                "generic": photo_generic,
             }
         )
     n = len(rows)
+    members_of = {group: [r for r in rows if r["group"] == group] for group in GROUPS}
+    members_of["original (tuning + check)"] = members_of["tuning"] + members_of["check"]
+    by_group = {
+        group: {
+            "photos": len(members),
+            "concept_in_tags": sum(r["tags_hit"] for r in members) / len(members),
+            "concept_in_captions": sum(r["captions_hit"] for r in members) / len(members),
+            "concept_in_hashtags": sum(r["hashtags_hit"] for r in members) / len(members),
+            "generic_share": sum(r["generic"] for r in members) / max(1, sum(r["hashtags"] for r in members)),
+        }
+        for group, members in members_of.items()
+        if members
+    }
     return {
         "rows": rows,
+        "groups": by_group,
         "sentences": sentences,
         "every_caption": sorted(distinct),
         "summary": {
@@ -169,7 +209,7 @@ def run_set(*, write, tagged: dict, captions: dict, runs: int = 3) -> dict:
     }
 
 
-def tag_photos() -> dict[str, dict]:
+def tag_photos(photos: list[dict]) -> dict[str, dict]:
     """Each photo through the tagger and the people detector, then the
     confidence rules, as a job does (``suggestion_rules.refine_inputs``)."""
     from django.conf import settings
@@ -183,12 +223,19 @@ def tag_photos() -> dict[str, dict]:
     started = time.perf_counter()
     detector = load_people_detector()  # importing OpenCV and reading both cascades
     PEOPLE_LOAD_SECONDS.append(time.perf_counter() - started)
+    from captions.backends import scene
+
     tagged = {}
-    for photo in SET["photos"]:
+    for photo in photos:
         image = Image.open(HERE / "photos" / photo["file"]).convert("RGB")
+        started = time.perf_counter()
         (tags,) = tagger.tag(
             [image], top_k=settings.CAPTIONS_TAGGER_TOP_K, min_score=settings.CAPTIONS_TAGGER_MIN_SCORE
         )
+        TAGGER_SECONDS.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        scene.describe(image)
+        SCENE_SECONDS.append(time.perf_counter() - started)
         started = time.perf_counter()
         (people,) = detector.detect([image])
         PEOPLE_SECONDS.append(time.perf_counter() - started)
@@ -218,10 +265,10 @@ def offline_writer():
 def llm_writer(fake):
     """The OpenAI refiner against the fake server answering with scripted
     replies, falling back to the offline writer as a job does."""
-    from captions import platforms
     from captions.backends.base import BackendError
     from captions.backends.offline_refiner import OfflineRefiner
     from captions.backends.openai_refiner import OpenAIRefiner
+    from captions.hashtags import clean_hashtag
     from captions.services.suggestion_rules import suggestions_finalise
 
     refiner = OpenAIRefiner(api_key="sk-bench", base_url=fake.url, model="fake", timeout=5)
@@ -243,7 +290,7 @@ def llm_writer(fake):
             suggestions, from_llm = OfflineRefiner().refine(request), False
         if from_llm:
             stats["raw_banned"] += sum(
-                is_banned(platforms.clean_hashtag(t) or "") for s in suggestions for t in s.hashtags
+                is_banned(clean_hashtag(t) or "") for s in suggestions for t in s.hashtags
             )
         result = suggestions_finalise(
             request=request, suggestions=suggestions, from_llm=from_llm, is_banned=is_banned
@@ -263,16 +310,21 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="also print every distinct caption the offline writer wrote (all platforms, tones, runs)",
     )
+    parser.add_argument("--only", choices=GROUPS, help="run one group of the set")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(HERE.parent.parent))
     _django()
+    import torch
+
     from tests.fakes.openai_server import FakeOpenAIServer
 
-    tagged = tag_photos()
-    offline = run_set(write=offline_writer(), tagged=tagged, captions={})
+    torch.set_num_threads(1)  # times below are for one core
+    photos = [p for p in SET["photos"] if not args.only or GROUP_OF[p["file"]] == args.only]
+    tagged = tag_photos(photos)
+    offline = run_set(write=offline_writer(), tagged=tagged, captions={}, photos=photos)
     with FakeOpenAIServer() as fake:
         write, llm_stats = llm_writer(fake)
-        llm = run_set(write=write, tagged=tagged, captions={}, runs=1)
+        llm = run_set(write=write, tagged=tagged, captions={}, photos=photos, runs=1)
 
     print("\nEvery sentence the offline writer wrote (first run, one platform and tone per photo):")
     for file, platform, tone, caption, hashtags in offline["sentences"]:
@@ -283,10 +335,11 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  {caption}")
     print_table(
         "Per photo (offline)",
-        ["photo", "kind", "tags", "in tags", "in captions", "in hashtags"],
+        ["photo", "group", "kind", "tags", "in tags", "in captions", "in hashtags"],
         [
             [
                 r["photo"],
+                r["group"],
                 r["kind"],
                 ", ".join([*r["people"], *r["tags"]]) or "-",
                 r["tags_hit"],
@@ -327,6 +380,21 @@ def main(argv: list[str] | None = None) -> None:
         ],
         summary_rows,
     )
+    print_table(
+        "By group (offline)",
+        ["group", "photos", "in tags", "in captions", "in hashtags", "generic share"],
+        [
+            [
+                g,
+                v["photos"],
+                f"{v['concept_in_tags']:.0%}",
+                f"{v['concept_in_captions']:.0%}",
+                f"{v['concept_in_hashtags']:.0%}",
+                f"{v['generic_share']:.0%}",
+            ]
+            for g, v in offline["groups"].items()
+        ],
+    )
     print(f"\nScripted LLM: {llm_stats}")
     people_timing = {
         "median_s": round(statistics.median(PEOPLE_SECONDS), 3),
@@ -335,11 +403,20 @@ def main(argv: list[str] | None = None) -> None:
         "load_s": round(PEOPLE_LOAD_SECONDS[0], 3),
     }
     print(f"People detector per photo (<= 640 px): {people_timing}")
+    tagger_timing = {
+        "median_s": round(statistics.median(TAGGER_SECONDS), 3),
+        "p95_s": round(percentile(TAGGER_SECONDS, 95), 3),
+        "max_s": round(max(TAGGER_SECONDS), 3),
+        "scene_median_s": round(statistics.median(SCENE_SECONDS), 4),
+        "scene_max_s": round(max(SCENE_SECONDS), 4),
+    }
+    print(f"Tagger with scene words per photo (one thread): {tagger_timing}")
     write_results(
         args.name,
         {
             "machine": machine(),
             "people_detector": people_timing,
+            "tagger": tagger_timing,
             "seen": tagged,
             "offline": offline,
             "llm": {**llm, "stats": llm_stats},

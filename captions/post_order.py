@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from captions import platforms
+from captions import hashtags, platforms
 from captions.backends.base import Suggestion
 from captions.backends.offline_vocabulary import TONE_HASHTAGS
 
@@ -54,21 +54,21 @@ def finalise(
     fill slots that banned, invalid or duplicate tags left empty."""
     rules = platforms.get_platform(platform)
     is_banned = is_banned or (lambda tag: False)
-    pool = [t for t in platforms.clean_hashtags(candidates) if not is_banned(t)]
+    pool = [t for t in hashtags.clean_hashtags(candidates) if not is_banned(t)]
     generic_cap = 1 if rules.max_hashtags <= SMALL_PLATFORM else rules.max_hashtags
-    filler = [t for t in platforms.clean_hashtags(rules.generic_hashtags) if not is_banned(t)]
+    filler = [t for t in hashtags.clean_hashtags(rules.generic_hashtags) if not is_banned(t)]
     finished: list[Suggestion] = []
     dropped = 0
     for suggestion in suggestions:
         # 1. Clean: hashtags written in the caption join the list.
         caption, from_caption = platforms.clean_caption(suggestion.caption)
-        cleaned = [t for t in (platforms.clean_hashtag(raw) for raw in suggestion.hashtags) if t]
+        cleaned = [t for t in (hashtags.clean_hashtag(raw) for raw in suggestion.hashtags) if t]
         cleaned += from_caption
         # 2. Drop banned, counting each one.
         allowed = [t for t in cleaned if not is_banned(t)]
         dropped += len(cleaned) - len(allowed)
         # 3. Dedupe.
-        tags = list(platforms.dedupe_hashtags(allowed))
+        tags = list(hashtags.dedupe_hashtags(allowed))
         # 4. Fill from the next-best valid candidates, up to what was asked for.
         wanted = min(rules.max_hashtags, max(rules.min_hashtags, len(cleaned)))
         tags = _capped_generic(tags, generic_cap)

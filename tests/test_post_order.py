@@ -4,7 +4,8 @@
 import pytest
 
 from captions.backends.base import Suggestion
-from captions.platforms import PLATFORM_RULES, clean_hashtag, compose_post, violations
+from captions.hashtags import clean_hashtag
+from captions.platforms import PLATFORM_RULES, compose_post, violations
 from captions.post_order import finalise, is_generic
 
 BANNED = {"#spam", "#followforfollow"}

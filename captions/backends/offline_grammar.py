@@ -107,7 +107,7 @@ class Subject:
     indefinite: str  # "a cat and a sofa"
     definite: str  # "the cat and the sofa"
     plural: bool
-    kind: str  # the first term's kind, or "people" / "scene"
+    kind: str  # the first term's kind, or "people" / "scene" (a caption's phrase) / "view" (nothing sure)
     from_caption: bool = False
 
     @property

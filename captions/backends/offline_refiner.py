@@ -18,7 +18,7 @@ import json
 import random
 import re
 
-from captions import platforms, post_order
+from captions import hashtags, platforms, post_order
 from captions.backends.base import RefineRequest, Suggestion
 from captions.backends.offline_grammar import (
     Subject,
@@ -89,7 +89,7 @@ PEOPLE_TERMS = {
     "two people": Term("two people", "plural", "people"),
     "group": Term("group of people", "count", "people"),
 }
-NOTHING = Subject(indefinite="this view", definite="this view", plural=False, kind="scene")
+NOTHING = Subject(indefinite="this view", definite="this view", plural=False, kind="view")
 
 
 class OfflineRefiner:
@@ -154,7 +154,7 @@ def hashtag_candidates(request: RefineRequest) -> list[str]:
         *generic,
         *tone,
     ]
-    return list(platforms.clean_hashtags(ordered))
+    return list(hashtags.clean_hashtags(ordered))
 
 
 def _phrases(captions: dict[str, str]) -> list[str]:

@@ -1,7 +1,7 @@
 """Word lists and phrasings for the offline composer (English only).
 
 Kept apart from the composing code so the data can grow without the logic
-moving. Hashtags follow the one casing rule (``platforms.clean_hashtag``):
+moving. Hashtags follow the one casing rule (``hashtags.clean_hashtag``):
 single words lower case, several words in CamelCase.
 """
 
@@ -18,7 +18,9 @@ ANIMALS = "animal"
 FOODS = "food"
 PLACES = "place"
 THINGS = "food vehicle thing activity"
-NOT_PEOPLE = "animal food vehicle thing plant activity place event scene"
+NOT_PEOPLE = "animal food vehicle thing plant activity place event scene view"
+# Every subject but "this view" (the subject when nothing is sure): "this shot of this view".
+NOT_A_VIEW = "people animal food vehicle thing plant activity place event scene"
 
 TEMPLATES: dict[str, tuple[Template, ...]] = {
     "casual": (
@@ -46,7 +48,7 @@ TEMPLATES: dict[str, tuple[Template, ...]] = {
         ("colon", ANY, "Captured: {a}."),
         ("two", ANY, "{A}. Attention to detail makes the difference."),
         ("statement", ANY, "Sharing a recent shot of {a}."),
-        ("question", ANY, "What do you notice first in this shot of {a}?"),
+        ("question", NOT_A_VIEW, "What do you notice first in this shot of {a}?"),
         ("two", ANY, "{The} {is} the focus of this frame. Simple composition, clear subject."),
         ("statement", PLACES, "A closer look at {the}, worth the visit."),
         ("statement", FOODS, "{A}, presented with care."),
@@ -147,6 +149,9 @@ COMPANIONS: dict[str, tuple[str, ...]] = {
     "plant": ("#PlantLover", "#UrbanJungle"),
     "sunset": ("#SunsetLovers", "#GoldenHour", "#SkyLovers"),
     "sky": ("#SkyLovers", "#CloudLovers"),
+    "night sky": ("#astrophotography", "#StarGazing"),
+    "night": ("#NightPhotography", "#AfterDark"),
+    "black and white": ("#monochrome", "#BlackAndWhitePhotography"),
     "snow": ("#WinterWonderland", "#SnowDay"),
     "car": ("#CarsOfInstagram", "#CarLifestyle"),
     "sports car": ("#CarsOfInstagram", "#supercar", "#CarSpotting"),

@@ -11,6 +11,9 @@ Confidence rules (``confident_tags``): a tag scoring under ``MIN_SCORE`` never
 becomes a hashtag or a subject; tags whose scores are close and share a family
 are merged into that family, so the post names what the classifier is sure of
 (scooter 0.30 + moped-as-scooter + disc brake 0.12 -> scooter, motorbike).
+Scene words (``SCENE_TERMS``, from ``scene``) are weighed against the tags by
+their role: a night sky leads and silences unsure object guesses, a forest
+names the photo only when no object is sure, and the rest join the hashtags.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ NEAR_TIE = 0.5
 RELATIVE_MIN = 0.25
 # A family counts once its members together pass this, even when none does alone.
 FAMILY_MIN_SCORE = 0.25
+# An object tag this sure outweighs what a photo's light and colours suggest.
+SURE = 0.5
 
 
 @dataclass(frozen=True)
@@ -65,8 +70,9 @@ class Term:
 
     @property
     def can_lead(self) -> bool:
-        """Adjectives ("military") describe; they never stand as a subject."""
-        return self.pos != "adj"
+        """Adjectives ("military") describe and hashtag-only words ("night")
+        qualify; they never stand as a subject."""
+        return self.pos not in ("adj", "hashtag")
 
 
 def article(word: str) -> str:
@@ -120,12 +126,32 @@ FAMILY_TERMS: dict[str, Term] = {
 }
 
 
+# Scene words (``scene``) and their role against the object tags: "lead" names
+# the photo in place of unsure object tags; "weak" follows them; both only when
+# no object tag is ``SURE``. "hashtag" never becomes a subject.
+SCENE_TERMS: dict[str, tuple[Term, str]] = {
+    "night sky": (Term("the night sky", "count", "scene", "proper"), "lead"),
+    "stars": (Term("stars", "plural", "scene", "hashtag"), "hashtag"),
+    "night": (Term("night", "mass", "scene", "hashtag"), "hashtag"),
+    "forest": (Term("forest", "count", "place"), "weak"),
+    "black and white": (Term("black and white", "mass", "scene", "hashtag"), "hashtag"),
+}
+
+STAR_FIELD = frozenset(["night sky", "stars"])
+
+
 def term_for(tag: str) -> Term:
     """The tag's term; an unknown tag (a caption noun) is a countable thing."""
     entry = lexicon().get(tag)
     if entry:
         return entry.term
+    if tag in SCENE_TERMS:
+        return SCENE_TERMS[tag][0]
     return FAMILY_TERMS.get(tag) or Term(word=tag)
+
+
+def is_scene(tag: str) -> bool:
+    return tag in SCENE_TERMS
 
 
 def family_of(tag: str) -> str:
@@ -134,9 +160,28 @@ def family_of(tag: str) -> str:
 
 
 def confident_tags(scored: list[tuple[str, float]]) -> list[str]:
-    """Tags worth naming, best first: those over ``MIN_SCORE``, with near ties
-    sharing a family followed by that family; a family whose members together
-    pass ``FAMILY_MIN_SCORE`` stands in when no single member is sure enough."""
+    """Tags worth naming, best first: the object tags (``object_tags``) with
+    the scene words placed by their role (``SCENE_TERMS``). Scene words come
+    from light and colour alone, so an object tag at ``SURE`` outweighs them:
+    beside one, a star field's points of light are the object's own (a lit
+    sign, lamps) and a forest's green is the object's background."""
+    scene = list(dict.fromkeys(tag for tag, _ in scored if is_scene(tag)))
+    objects = [(tag, score) for tag, score in scored if not is_scene(tag)]
+    unsure = max((score for _, score in objects), default=0.0) < SURE
+    role = {tag: SCENE_TERMS[tag][1] for tag in scene}
+    leading = [tag for tag in scene if role[tag] == "lead" and unsure]
+    # A leading scene word explains the photo better than any unsure object guess.
+    kept = [] if leading else object_tags(objects)
+    weak = [tag for tag in scene if role[tag] == "weak" and unsure]
+    rest = [tag for tag in scene if role[tag] == "hashtag" and (unsure or tag not in STAR_FIELD)]
+    return [*leading, *kept, *weak, *rest]
+
+
+def object_tags(scored: list[tuple[str, float]]) -> list[str]:
+    """Object tags worth naming, best first: those over ``MIN_SCORE``, with near
+    ties sharing a family followed by that family; a family whose members
+    together pass ``FAMILY_MIN_SCORE`` stands in when no single member is sure
+    enough."""
     scored = sorted(scored, key=lambda item: -item[1])
     top = scored[0][1] if scored else 0.0
     kept = [

@@ -1,16 +1,15 @@
-"""The banned-hashtag list: checking entries, matching hashtags, filtering outputs.
+"""The banned-hashtag list: checking entries and matching hashtags.
 
-Applied to every generated hashtag from both refiners before anything is shown.
+``suggestion_rules.suggestions_finalise`` applies the matcher to every
+generated hashtag from both refiners, in the one order, before anything is shown.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import unicodedata
 from collections.abc import Callable
 
-from captions.backends.base import Suggestion as SuggestionData
 from captions.models import BannedHashtag
 from captions.services.moderation import audit_record
 
@@ -60,20 +59,6 @@ def banned_hashtag_matcher() -> Callable[[str], bool]:
         return any(w.casefold() in exact or any(p.search(w) for p in patterns) for w in words)
 
     return is_banned
-
-
-def suggestions_filter_banned(
-    *, suggestions: list[SuggestionData], from_llm: bool, is_banned=None
-) -> tuple[list[SuggestionData], int, bool]:
-    """Drop banned hashtags. Returns (suggestions, number dropped, whether an LLM output hit the list)."""
-    is_banned = is_banned or banned_hashtag_matcher()
-    dropped = 0
-    kept = []
-    for suggestion in suggestions:
-        tags = tuple(t for t in suggestion.hashtags if not is_banned(t))
-        dropped += len(suggestion.hashtags) - len(tags)
-        kept.append(dataclasses.replace(suggestion, hashtags=tags))
-    return kept, dropped, from_llm and dropped > 0
 
 
 def banned_hashtag_record(*, item: BannedHashtag, actor, action: str) -> None:

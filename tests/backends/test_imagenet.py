@@ -82,7 +82,7 @@ def test_rocket_photo_is_tagged_rocket(tagger, photo):
 
 
 def test_batch_returns_top_k_tags_per_image_best_first(tagger, photo):
-    results = tagger.tag([photo("cat"), photo("coffee"), Image.new("L", (300, 120))], top_k=3)
+    results = tagger.tag([photo("cat"), photo("coffee"), Image.new("L", (300, 120))], top_k=3, scene=False)
 
     assert len(results) == 3
     for tags in results:
@@ -104,6 +104,20 @@ def test_broad_score_sums_its_fine_labels(tagger, photo):
 
 def test_min_score_drops_weak_tags(tagger, photo):
     (tags,) = tagger.tag([photo("cat")], top_k=5, min_score=0.1)
+
+    assert [t.label for t in tags] == ["cat"]
+
+
+def test_scene_words_follow_the_object_tags_with_their_measures(tagger, photo):
+    (tags,) = tagger.tag([Image.new("L", (300, 120), 90)], top_k=2)
+
+    assert [t.label for t in tags][2:] == ["black and white"]
+    assert tags[2].score == 1.0
+    assert "no colour 100%" in tags[2].fine
+
+
+def test_an_ordinary_photo_gets_no_scene_words(tagger, photo):
+    (tags,) = tagger.tag([photo("cat")], top_k=1)
 
     assert [t.label for t in tags] == ["cat"]
 

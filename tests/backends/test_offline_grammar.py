@@ -132,6 +132,7 @@ PLACEHOLDERS = {"a", "A", "the", "The", "is", "has", "its"}
 SUBJECT_KINDS = {"animal", "food", "place", "plant", "vehicle", "activity", "event", "thing"} | {
     "people",
     "scene",
+    "view",
 }
 
 

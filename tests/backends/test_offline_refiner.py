@@ -163,7 +163,7 @@ def test_at_most_one_generic_hashtag_on_small_platforms(platform, tone):
 
 
 def test_every_hashtag_follows_the_one_casing_rule():
-    from captions.platforms import clean_hashtag
+    from captions.hashtags import clean_hashtag
 
     for platform in PLATFORM_RULES:
         for suggestion in OfflineRefiner().refine(request(platform=platform, count=5)):
@@ -208,3 +208,43 @@ def test_a_close_up_caption_loses_its_filler_and_people_are_never_rated():
         assert "close up" not in suggestion.caption and "laying" not in suggestion.caption
         assert "a man lying on a bed" in suggestion.caption.lower()
         assert "Rating" not in suggestion.caption
+
+
+def test_scene_words_name_the_photo_and_its_hashtags():
+    from captions.backends.base import RefineRequest
+    from captions.backends.offline_refiner import OfflineRefiner
+
+    request = RefineRequest(
+        captions={}, tags=("night sky", "stars", "night"), platform="instagram", tone="casual"
+    )
+    suggestions = OfflineRefiner().refine(request)
+    assert all("the night sky" in s.caption.lower() for s in suggestions)
+    assert all(s.hashtags[:2] == ("#NightSky", "#stars") for s in suggestions)
+
+
+def test_hashtag_only_scene_words_never_become_the_subject():
+    from captions.backends.base import RefineRequest
+    from captions.backends.offline_refiner import OfflineRefiner
+
+    request = RefineRequest(captions={}, tags=("black and white",), platform="instagram", tone="casual")
+    suggestions = OfflineRefiner().refine(request)
+    assert all("black and white" not in s.caption.lower() for s in suggestions)
+    assert all("#BlackAndWhite" in s.hashtags for s in suggestions)
+
+
+def test_with_nothing_sure_no_caption_reads_this_shot_of_this_view():
+    from captions.backends.base import RefineRequest
+    from captions.backends.offline_refiner import OfflineRefiner
+    from captions.platforms import PLATFORM_RULES, TONE_RULES
+
+    captions = {
+        s.caption
+        for platform in PLATFORM_RULES
+        for tone in TONE_RULES
+        for seed in range(4)
+        for s in OfflineRefiner().refine(
+            RefineRequest(captions={}, tags=(), platform=platform, tone=tone, count=3, seed=seed)
+        )
+    }
+    assert any("this view" in c for c in captions)
+    assert not [c for c in captions if "this shot of this view" in c]

@@ -4,13 +4,12 @@ import pytest
 
 from captions import platforms
 from captions.backends.base import Suggestion
+from captions.hashtags import clean_hashtag, dedupe_hashtags
 from captions.platforms import (
     PLATFORM_RULES,
     PLATFORMS,
     TONES,
-    clean_hashtag,
     compose_post,
-    dedupe_hashtags,
     enforce,
     violations,
 )

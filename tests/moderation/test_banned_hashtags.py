@@ -10,7 +10,8 @@ from captions.backends.offline_refiner import OfflineRefiner
 from captions.backends.openai_refiner import OpenAIRefiner
 from captions.models import BannedHashtag, Generation, ModerationAction
 from captions.services import pipeline
-from captions.services.banned_hashtags import banned_hashtag_matcher, suggestions_filter_banned
+from captions.services.banned_hashtags import banned_hashtag_matcher
+from captions.services.suggestion_rules import suggestions_finalise
 from tests.factories import GenerationFactory
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.moderation.conftest import content_rows, stored_photo
@@ -145,7 +146,9 @@ def test_offline_refiners_hashtags_are_filtered_and_counted_without_a_flag():
     BannedHashtag.objects.create(text=banned.lstrip("#"), kind="exact")
     present = sum(banned in s.hashtags for s in suggestions)
     assert present >= 1
-    kept, dropped, llm_hit = suggestions_filter_banned(suggestions=suggestions, from_llm=False)
+    kept, dropped, llm_hit = suggestions_finalise(
+        request=request(count=3), suggestions=suggestions, from_llm=False
+    )
     assert dropped == present and llm_hit is False
     assert all(banned not in s.hashtags for s in kept)
     assert [s.caption for s in kept] == [s.caption for s in suggestions]
@@ -157,15 +160,19 @@ def test_openai_refiners_hashtags_are_filtered_and_counted_as_an_llm_hit(fake_op
     refiner = OpenAIRefiner(api_key="sk-test", base_url=fake_openai.url, model="fake", timeout=5)
     suggestions = refiner.refine(request(count=2))
     assert all("#follow4follow" in s.hashtags for s in suggestions)
-    kept, dropped, llm_hit = suggestions_filter_banned(suggestions=suggestions, from_llm=True)
+    kept, dropped, llm_hit = suggestions_finalise(
+        request=request(count=2), suggestions=suggestions, from_llm=True
+    )
     assert dropped == 4 and llm_hit is True
-    assert [s.hashtags for s in kept] == [("#cat", "#catnap")] * 2
+    assert [s.hashtags[:2] for s in kept] == [("#cat", "#catnap")] * 2
+    assert not {"#follow4follow", "#Like4Like", "#like4like"} & {t for s in kept for t in s.hashtags}
 
 
 @pytest.mark.django_db
 def test_nothing_dropped_is_no_llm_hit():
     clean = [SuggestionData(caption="A cat", hashtags=("#cat",))]
-    assert suggestions_filter_banned(suggestions=clean, from_llm=True) == (clean, 0, False)
+    _, dropped, llm_hit = suggestions_finalise(request=request(count=1), suggestions=clean, from_llm=True)
+    assert (dropped, llm_hit) == (0, False)
 
 
 def refining_job(owner) -> Generation:
