@@ -2,13 +2,13 @@ import uuid as uuid_lib
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
-from django_htmx.http import HttpResponseClientRedirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from captions.accounts.throttling import rate_limited
 from captions.accounts.verification import email_verified_when_mandatory
