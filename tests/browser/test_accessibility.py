@@ -14,7 +14,7 @@ import pytest
 from django.urls import NoReverseMatch, reverse
 from playwright.sync_api import Page, expect
 
-from captions.models import Generation, ModelCaption, Source
+from captions.models import Generation, Source
 from tests.browser.accessibility import axe_report, axe_violations
 from tests.browser.conftest import needs_chromium
 from tests.factories import (
@@ -52,8 +52,8 @@ def favourites_url() -> str | None:
 def job_done(owner):
     photo = photo_for(owner, name="beach.jpg")
     generation = GenerationFactory(photo=photo, status=Generation.Status.DONE)
-    ModelCaptionFactory(generation=generation, source=Source.BLIP, text="a dog running on the beach")
-    ModelCaptionFactory(generation=generation, source=Source.VIT_GPT2, text="a dog on a beach")
+    ModelCaptionFactory(generation=generation, source=Source.BLIP, text="a dog running on the beach", seconds=0.8)
+    ModelCaptionFactory(generation=generation, source=Source.VIT_GPT2, text="a dog on a beach", seconds=0.5)
     ModelCaptionFactory(
         generation=generation,
         source=Source.TAGGER,
@@ -68,8 +68,7 @@ def job_done(owner):
 def job_working(owner):
     photo = photo_for(owner, name="cat.jpg")
     generation = GenerationFactory(photo=photo, status=Generation.Status.CAPTIONING)
-    ModelCaptionFactory(generation=generation, source=Source.BLIP, text="a cat on a sofa")
-    ModelCaption.objects.filter(generation=generation).update(status=ModelCaption.Status.OK)
+    ModelCaptionFactory(generation=generation, source=Source.BLIP, text="a cat on a sofa", seconds=0.7)
     return photo
 
 
