@@ -52,7 +52,8 @@ def favourites_url() -> str | None:
 def job_done(owner):
     photo = photo_for(owner, name="beach.jpg")
     generation = GenerationFactory(photo=photo, status=Generation.Status.DONE)
-    ModelCaptionFactory(generation=generation, source=Source.BLIP, text="a dog running on the beach", seconds=0.8)
+    blip = "a dog running on the beach"
+    ModelCaptionFactory(generation=generation, source=Source.BLIP, text=blip, seconds=0.8)
     ModelCaptionFactory(generation=generation, source=Source.VIT_GPT2, text="a dog on a beach", seconds=0.5)
     ModelCaptionFactory(
         generation=generation,
