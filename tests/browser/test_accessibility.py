@@ -153,3 +153,20 @@ def test_main_pages_have_no_serious_accessibility_violations(browser, live_serve
 
     assert len(scanned) >= 10
     assert not found, "axe found serious or critical problems:\n" + "\n".join(found)
+
+
+def test_the_first_tab_reaches_skip_to_content_which_moves_focus_to_the_page(context):
+    UserFactory(username="dana")
+    page = context.new_page()
+    log_in(page, "dana")
+    page.goto(reverse("captions:photo_upload"))
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    expect(page.locator("main#main")).to_be_focused()
+    page.keyboard.press("Tab")  # The next stop is inside the page, not the navigation.
+    assert page.evaluate("document.activeElement.closest('main') !== null")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"  # Focus is visible.

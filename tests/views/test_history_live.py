@@ -110,3 +110,13 @@ def test_empty_history_invites_a_first_upload(alice_client):
     page = alice_client.get(HISTORY).content.decode()
     assert "No photos yet." in page
     assert 'id="history-poller"' not in page
+
+
+@pytest.mark.django_db
+def test_the_skip_link_comes_first_and_leads_to_the_main_content(alice_client):
+    page = alice_client.get(HISTORY).content.decode()
+    body = page[page.index("<body") :]
+    first = re.search(r"<(a|button|input|select|textarea)\b[^>]*>", body).group()
+    assert first == '<a class="skip-link" href="#main">'
+    assert '<main id="main" tabindex="-1"' in page
+    assert '<nav aria-label="Main">' in page
