@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pyotp
 import pytest
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from playwright.sync_api import Page, expect
 
 from captions.models import Generation, Source
@@ -36,8 +36,9 @@ MODES = {
     "dark": {"viewport": {"width": 1366, "height": 900}, "color_scheme": "dark"},
     "dark_phone": {"viewport": {"width": 390, "height": 844}, "color_scheme": "dark", "is_mobile": True},
 }
-# The favourites page, once it exists under one of these names; until then it is not scanned.
+# The favourites page, once it exists under one of these names or paths; until then it is not scanned.
 FAVOURITES_NAMES = ("captions:favourites", "captions:favourite_list", "captions:suggestion_favourites")
+FAVOURITES_PATHS = ("/favourites/", "/photos/favourites/")
 
 
 def favourites_url() -> str | None:
@@ -46,6 +47,12 @@ def favourites_url() -> str | None:
             return reverse(name)
         except NoReverseMatch:
             continue
+    for path in FAVOURITES_PATHS:
+        try:
+            resolve(path)
+        except Resolver404:
+            continue
+        return path
     return None
 
 
