@@ -34,10 +34,11 @@
   // What stops the chosen batch from being sent, in words; "" when it may go.
   function batchProblem() {
     if (chosen.length > maxFiles) {
-      return `Too many files: ${chosen.length} chosen, limit ${maxFiles} at once: choose at most ${maxFiles}.`;
+      return `Too many files: ${chosen.length} chosen, limit ${maxFiles} at once. Remove ${chosen.length - maxFiles}.`;
     }
     if (chosen.length > left) {
-      if (left === 0) return "No generations left today: more free up 24 hours after each one.";
+      // Nothing left, or AI switched off: the quota line says which.
+      if (left === 0) return document.getElementById("quota").textContent.replace(/\s+/g, " ").trim();
       return `You have ${left} of ${limit} generations left today: choose at most ${plural(left, "photo")} (${chosen.length} chosen).`;
     }
     return "";

@@ -96,7 +96,7 @@ def test_dropped_photos_show_previews_a_wrong_file_is_refused_and_history_turns_
     expect(page.get_by_role("button", name="Remove coffee.jpg")).to_be_focused()  # Focus stays nearby.
 
     page.get_by_role("button", name="Upload and generate").click()
-    page.wait_for_url(re.compile(r"/$"))
+    page.wait_for_url(re.compile(r"^https?://[^/]+/$"))
     assert len(sent) == 1
     expect(page.get_by_text("2 photos uploaded; their results appear below.")).to_be_visible()
     assert sorted(Photo.objects.values_list("original_name", flat=True)) == ["cat.jpg", "coffee.jpg"]
@@ -186,3 +186,27 @@ def test_a_batch_larger_than_the_quota_left_is_stopped_before_sending_and_kept(w
     expect(page.get_by_role("button", name="Upload and generate")).to_be_enabled()
     assert Photo.objects.filter(owner=carol).count() == 1
     screenshot(page, "upload_over_quota")
+
+
+def test_too_many_and_too_large_files_are_caught_before_sending(web, context, settings):
+    settings.UPLOAD_MAX_FILES = 2
+    settings.UPLOAD_MAX_BYTES = 1024 * 1024
+    erin = UserFactory(username="erin")
+    page = context.new_page()
+    sent = posts_to_upload(page)
+    log_in(page, erin)
+    page.goto(UPLOAD)
+    big = ("huge.jpg", (PHOTOS / "cat.jpg").read_bytes() + b"\0" * (2 * 1024 * 1024), "image/jpeg")
+    drop(page, photo("cat.jpg"), photo("coffee.jpg"), photo("rocket.jpg"), big)
+    check = page.locator("#upload-check")
+    expect(check).to_contain_text("huge.jpg: too large: 3 MB, limit 1 MB")
+    expect(check).to_contain_text("Too many files: 3 chosen, limit 2 at once. Remove 1.")
+    page.get_by_role("button", name="Upload and generate").click()
+    page.wait_for_timeout(300)
+    assert sent == []
+    page.get_by_role("button", name="Remove rocket.jpg").click()
+    expect(check).to_be_empty()
+    page.get_by_role("button", name="Upload and generate").click()
+    page.wait_for_url(re.compile(r"^https?://[^/]+/$"))
+    assert len(sent) == 1
+    assert sorted(Photo.objects.values_list("original_name", flat=True)) == ["cat.jpg", "coffee.jpg"]
