@@ -48,7 +48,9 @@ class UploadForm(GenerationOptionsForm):
     photos = MultipleImageField(
         label="Photos",
         help_text="JPEG, PNG, WebP or GIF; up to 10 at once, 20 MB each.",
-        widget=MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}),
+        widget=MultipleFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/webp,image/gif", "aria-describedby": "photos-help"}
+        ),
     )
 
     field_order = ["photos", "platform", "tone", "variants", "language"]

@@ -45,6 +45,15 @@ def photos_for_user(*, user, query: str = "", status: str = "") -> QuerySet[Phot
     return photos.order_by("-created_at", "-id")
 
 
+WORKING_STATUSES = (Generation.Status.QUEUED, Generation.Status.CAPTIONING, Generation.Status.REFINING)
+
+
+def photos_pending(photos) -> list[Photo]:
+    """Those of ``photos`` (from photos_for_user) whose latest job is still working, for History's
+    live tiles."""
+    return [photo for photo in photos if photo.latest_status in WORKING_STATUSES]
+
+
 def photo_get_for_user(*, user, uuid) -> Photo:
     """The user's photo, or 404 — the same for a missing photo and another user's."""
     try:

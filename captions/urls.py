@@ -7,6 +7,7 @@ app_name = "captions"
 urlpatterns = [
     path("", photos.photo_list, name="photo_list"),
     path("upload/", photos.photo_upload, name="photo_upload"),
+    path("photos/tiles/", photos.photo_tiles, name="photo_tiles"),
     path("photos/<uuid:uuid>/", photos.photo_detail, name="photo_detail"),
     path("photos/<uuid:uuid>/status/", photos.photo_status, name="photo_status"),
     path("photos/<uuid:uuid>/regenerate/", photos.photo_regenerate, name="photo_regenerate"),

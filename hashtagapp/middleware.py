@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+from django.core.exceptions import TooManyFilesSent
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control
 
 # Longer than any field of any form here (the longest are passwords, 1,024), short enough that no
@@ -64,10 +66,30 @@ class RequestInputGuardMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        problem = self._problem(request)
+        try:
+            problem = self._problem(request)
+        except TooManyFilesSent:
+            return self._too_many_files(request)
         if problem:
             return render(request, "400_input.html", {"problem": problem}, status=400)
         return self.get_response(request)
+
+    def _too_many_files(self, request: HttpRequest) -> HttpResponse:
+        """More files than DATA_UPLOAD_MAX_NUMBER_FILES: Django refuses to parse the body, so no
+        field (not even the CSRF token) can be read and the view cannot run. A view that takes
+        files says so in its own words through its ``too_many_files`` attribute; elsewhere the
+        refusal page does."""
+        from django.conf import settings
+
+        try:
+            view = resolve(request.path_info).func
+        except Resolver404:
+            view = None
+        answer = getattr(view, "too_many_files", None)
+        if answer is not None:
+            return answer(request)
+        problem = f"Too many files: the most this site takes at once is {settings.UPLOAD_MAX_FILES}."
+        return render(request, "400_input.html", {"problem": problem}, status=400)
 
     def _problem(self, request: HttpRequest) -> str | None:
         if _control_character(request.path):

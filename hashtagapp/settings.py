@@ -379,8 +379,9 @@ CONTENT_SECURITY_POLICY = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        # data: for the TOTP QR code; signed S3 URLs when media live in a bucket (see below).
-        "img-src": ["'self'", "data:"],
+        # data: for the TOTP QR code; blob: for the upload page's previews of the chosen files
+        # (object URLs of local files); signed S3 URLs when media live in a bucket (see below).
+        "img-src": ["'self'", "data:", "blob:"],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "form-action": ["'self'"],

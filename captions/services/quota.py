@@ -53,3 +53,17 @@ def quota_retry_after(*, user, count: int = 1) -> int | None:
     if frees_at is None:
         return None
     return max(1, math.ceil((frees_at - timezone.now()).total_seconds()))
+
+
+def quota_batch_refusal(*, user, count: int) -> str | None:
+    """Why a batch of ``count`` photos does not fit in what is left today, in words that say how
+    many would; None when it fits. No quota left at all, or AI switched off, is left to
+    generation_check_allowed, whose words the API shares."""
+    status = quota_status(user=user)
+    if not status.ai_enabled or status.remaining == 0 or count <= status.remaining:
+        return None
+    photos = "photo" if status.remaining == 1 else "photos"
+    return (
+        f"You have {status.remaining} of {status.limit} generations left today: "
+        f"choose at most {status.remaining} {photos} ({count} chosen). Nothing was uploaded."
+    )

@@ -57,6 +57,7 @@ def test_media_in_a_bucket_is_allowed_as_an_image_source(tmp_path):
     assert show(env)["img_src"] == [
         "'self'",
         "data:",
+        "blob:",
         "https://s3.eu-west-1.amazonaws.com",
         "https://*.s3.eu-west-1.amazonaws.com",
     ]

@@ -131,7 +131,11 @@ def test_each_photo_shows_the_status_of_its_latest_job(alice_client, alice):
 
     page = alice_client.get(HISTORY).content.decode()
     tiles = dict(
-        re.findall(r'<span class="name">([^<]+)</span>\s*</a>\s*<span class="status status-(\w+)"', page)
+        re.findall(
+            r'<span class="name">([^<]+)</span>\s*</a>\s*<span class="tile-meta">\s*'
+            r'<span class="status status-(\w+)"',
+            page,
+        )
     )
     assert tiles == {"photo-00.jpg": "captioning", "photo-01.jpg": "failed", "photo-02.jpg": "none"}
     assert '<span class="status status-captioning">Captioning</span>' in page

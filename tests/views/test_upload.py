@@ -66,7 +66,7 @@ def test_too_many_megapixels_is_refused_naming_the_limit(alice_client, _media_ro
 def test_eleven_files_are_refused_with_the_limit(alice_client, _media_root):
     files = [(f"p{i}.png", images.png(color=(i, i, i)), "image/png") for i in range(11)]
     response = post(alice_client, *files)
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "Too many files: 11 chosen, limit 10 at once." in response.content.decode()
     assert Photo.objects.count() == 0
     assert media_files(_media_root) == []
