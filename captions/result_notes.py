@@ -8,7 +8,10 @@ from captions.models import ModelCaption, Source
 
 def _not_installed(row: ModelCaption | None) -> bool:
     error = (row.error if row else "").lower()
-    return any(word in error for word in ("not found", "not installed", "missing", "download_models"))
+    return any(
+        word in error
+        for word in ("not found", "not installed", "not downloaded", "missing", "download_models")
+    )
 
 
 def caption_failure_text(row: ModelCaption) -> str:

@@ -12,7 +12,7 @@ from captions import platforms
 from captions.backends.base import Suggestion as SuggestionData
 from captions.models import Dispatch, Generation, ModelCaption, Photo, Source, Suggestion
 from captions.post_length import post_length
-from captions.result_notes import captions_unavailable_note, photo_alt_text
+from captions.result_notes import caption_failure_text, captions_unavailable_note, photo_alt_text
 
 
 def latest_generation_value(field: str) -> Subquery:
@@ -145,6 +145,10 @@ class SuggestionDisplay:
     separator: str
 
     @property
+    def counter_text(self) -> str:
+        return f"{self.length:,} / {self.limit:,}"
+
+    @property
     def length_state(self) -> str:
         """ "over" past the platform's limit, "near" from 90 % of it, else "ok"."""
         if self.length > self.limit:
@@ -189,8 +193,9 @@ def generation_results(generation: Generation) -> dict:
         "captions_note": captions_unavailable_note(rows),
         "alt_text": photo_alt_text(rows),
         "captions": [
-            (Source.BLIP.label, rows.get(Source.BLIP)),
-            (Source.VIT_GPT2.label, rows.get(Source.VIT_GPT2)),
+            (source.label, row, caption_failure_text(row) if row is not None else "")
+            for source in (Source.BLIP, Source.VIT_GPT2)
+            for row in [rows.get(source)]
         ],
         "tagger": rows.get(Source.TAGGER),
         "nsfw": rows.get(Source.NSFW),

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from django.db.models import Prefetch, QuerySet
 
 from captions import platforms
-from captions.backends.base import Suggestion as SuggestionData
 from captions.models import Generation, ModelCaption, Photo, Source, Suggestion
 
 CHUNK_PHOTOS = 200
@@ -76,11 +75,6 @@ def _captions(generation: Generation) -> dict[str, str]:
     return texts
 
 
-def _post(generation: Generation, suggestion: Suggestion) -> str:
-    data = SuggestionData(caption=suggestion.caption, hashtags=tuple(suggestion.hashtags))
-    return platforms.compose_post(data, generation.platform)
-
-
 def history_csv(*, photos: QuerySet[Photo], favourites_only: bool = False) -> Iterator[str]:
     """The CSV text, a line at a time: one row per variant (a run with none has one row)."""
     buffer = io.StringIO()
@@ -117,7 +111,7 @@ def history_csv(*, photos: QuerySet[Photo], favourites_only: bool = False) -> It
                     number,
                     suggestion.caption,
                     " ".join(suggestion.hashtags),
-                    _post(generation, suggestion),
+                    suggestion.post_text,
                     "yes" if suggestion.is_favourite else "no",
                 ]
             )
@@ -144,7 +138,7 @@ def history_json(*, photos: QuerySet[Photo], favourites_only: bool = False) -> I
                 {
                     "caption": suggestion.caption,
                     "hashtags": list(suggestion.hashtags),
-                    "post": _post(generation, suggestion),
+                    "post": suggestion.post_text,
                     "favourite": suggestion.is_favourite,
                 }
                 for suggestion in variants
