@@ -46,7 +46,6 @@ def history(alice, bob):
 
 @pytest.mark.django_db
 def test_csv_has_a_row_per_variant_of_every_run_with_its_data(alice_client, history):
-    dog, first, second, cat = history
     response = alice_client.get(CSV_URL)
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -74,7 +73,7 @@ def test_csv_has_a_row_per_variant_of_every_run_with_its_data(alice_client, hist
 
 @pytest.mark.django_db
 def test_json_has_every_run_with_captions_tags_and_variants(alice_client, history):
-    dog, first, second, cat = history
+    _, first, second, cat = history
     runs = json_of(alice_client.get(JSON_URL))
     assert [run["run_id"] for run in runs] == [cat.generations.get().pk, second.pk, first.pk]
     run = runs[2]

@@ -1,4 +1,4 @@
-"""Saving an edited variant: the owner only, checked against the run's platform, nothing saved on bad input."""
+"""Saving an edited variant: owner only, checked against the run's platform, nothing saved on bad input."""
 
 import pytest
 from django.urls import reverse
