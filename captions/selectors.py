@@ -61,7 +61,9 @@ def photos_for_user(*, user, query: str = "", status: str = "", favourites: bool
                 .values("pk")[:1]
             )
         )
-    if status:
+    if status == Generation.Status.DONE:
+        photos = photos.filter(latest_status__in=[Generation.Status.DONE, Generation.Status.PARTIAL])
+    elif status:
         photos = photos.filter(latest_status=status)
     if favourites:
         photos = photos.filter(
