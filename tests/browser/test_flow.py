@@ -113,7 +113,8 @@ def test_sign_in_upload_watch_results_arrive_live_copy_and_favourite(site, conte
     expect(live.locator("progress")).to_have_count(0)
 
     first = suggestions.first
-    copy = first.get_by_role("button", name="Copy caption + hashtags")
+    copy = first.locator('button[data-copy-part="post"]')
+    expect(copy).to_have_text("Copy caption + hashtags")
     expected = generation.results["suggestions"][0].post_text
     assert copy.get_attribute("data-copy") == expected
     copy.click()
