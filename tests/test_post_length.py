@@ -3,6 +3,8 @@ the rule is checked against the same samples in tests/browser/test_post_length_j
 
 import pytest
 
+from captions.backends.base import Suggestion
+from captions.platforms import compose_post, enforce, violations
 from captions.post_length import post_length, x_length
 
 # (text, what X counts, what the other platforms count)
@@ -29,3 +31,24 @@ def test_each_platform_counts_as_it_does(text, x, other):
     assert post_length(text, "x") == x
     for platform in ("instagram", "linkedin", "tiktok", "general"):
         assert post_length(text, platform) == other
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "猫" * 200,  # 200 characters, 400 as X counts them
+        "Sunset vibes 🌅🔥✨ " * 20,
+        "Read more at https://example.com/" + "a" * 300 + " " + "word " * 40,
+    ],
+)
+def test_posts_written_for_x_fit_x_as_x_counts_them(caption):
+    result = enforce("x", Suggestion(caption=caption, hashtags=("#cat", "#sunset")))
+    assert x_length(compose_post(result, "x")) <= 280
+    assert violations("x", result) == []
+    assert result.hashtags == ("#cat", "#sunset")  # The caption gave way, not the hashtags.
+
+
+def test_a_post_over_x_s_weighted_limit_is_a_violation():
+    post = Suggestion(caption="猫" * 141, hashtags=())
+    assert violations("x", post) == ["282 characters; X (Twitter) allows 280"]
+    assert violations("instagram", post) == []
