@@ -11,7 +11,8 @@ from captions.models import Suggestion
 from captions.post_length import post_length
 from captions.services.banned_hashtags import banned_hashtag_matcher
 
-MAX_CAPTION_CHARS = 5000
+MAX_CAPTION_CHARS = 4000  # Under the site-wide cap on any form field (4,096).
+MAX_HASHTAGS_CHARS = 1000
 
 
 class SuggestionEditRejected(ValueError):
@@ -25,6 +26,8 @@ def suggestion_edit_check(*, platform: str, caption: str, hashtags_text: str) ->
     rules = platforms.get_platform(platform)
     if len(caption) > MAX_CAPTION_CHARS:
         raise SuggestionEditRejected(f"The caption is too long: at most {MAX_CAPTION_CHARS:,} characters.")
+    if len(hashtags_text) > MAX_HASHTAGS_CHARS:
+        raise SuggestionEditRejected(f"Too many hashtags: at most {MAX_HASHTAGS_CHARS:,} characters of them.")
     text, from_caption = platforms.clean_caption(caption)
     if not text:
         raise SuggestionEditRejected("The caption is empty: write a caption or keep the one there was.")

@@ -53,6 +53,8 @@ def test_hashtags_are_tidied_the_way_the_site_writes_them(alice_client, variant)
         ("x" * 300, "#cat", "The post is 305 characters as X (Twitter) counts them; the limit is 280."),
         # X weighs CJK double: 150 characters count 300.
         ("猫" * 150, "", "The post is 300 characters as X (Twitter) counts them"),
+        ("A cat", "#cat " * 300, "Too many hashtags"),
+        ("A cat " * 680, "#cat", "The caption is too long: at most 4,000 characters."),
     ],
 )
 def test_a_refused_edit_says_why_keeps_the_typed_text_and_saves_nothing(
