@@ -81,7 +81,10 @@ def photo_report(request, uuid):
             reporter=request.user,
             reason=form.cleaned_data["reason"],
             note=form.cleaned_data["note"],
-            generation=generation_latest(photo=photo),
+            # The run the page showed, when it was an earlier one.
+            generation=generation_run_for_photo(photo=photo, run=request.POST["run"])
+            if request.POST.get("run")
+            else generation_latest(photo=photo),
         )
         messages.success(request, "Thank you: a moderator will look at this result.")
     else:

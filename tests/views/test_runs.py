@@ -115,3 +115,17 @@ def test_search_on_a_model_caption_opens_its_run(alice_client, photo, first_run,
     ModelCaptionFactory(generation=first_run, source="blip", text="a corgi digging a hole")
     page = alice_client.get(reverse("captions:photo_list") + "?q=corgi").content.decode()
     assert f"?run={first_run.pk}" in page
+
+
+@pytest.mark.django_db
+def test_a_report_from_an_earlier_run_names_that_run(alice_client, photo, first_run, second_run):
+    alice_client.post(url("photo_report", photo), {"reason": "wrong", "run": first_run.pk})
+    assert photo.reports.get().generation == first_run
+
+
+@pytest.mark.django_db
+def test_a_report_naming_a_run_of_another_photo_is_404(alice_client, alice, photo, first_run):
+    other = photo_for(alice, name="other.jpg")
+    response = alice_client.post(url("photo_report", other), {"reason": "wrong", "run": first_run.pk})
+    assert response.status_code == 404
+    assert not other.reports.exists()
