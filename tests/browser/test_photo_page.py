@@ -21,7 +21,7 @@ from playwright.sync_api import Page, expect
 
 from captions.models import Generation, Suggestion
 from tests.browser.conftest import _new_context, needs_chromium
-from tests.factories import GenerationFactory, ModelCaptionFactory, SuggestionFactory, UserFactory, photo_for
+from tests.factories import GenerationFactory, ModelCaptionFactory, SuggestionFactory, photo_for
 from tests.test_post_length import SAMPLES
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True), needs_chromium]
@@ -86,11 +86,6 @@ def photo_url(photo, run=None) -> str:
 
 
 @pytest.fixture
-def alice(db):
-    return UserFactory(username="alice")
-
-
-@pytest.fixture
 def pier(alice):
     photo = photo_for(alice, name="pier.jpg")
     finished_run(photo, captions=("Golden hour on the pier", "Where the boards meet the sea"))
@@ -100,7 +95,6 @@ def pier(alice):
 @pytest.fixture
 def desktop(browser, live_server, alice):
     context = _new_context(browser, live_server)
-    context.set_viewport_size = None
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     sign_in(context, live_server, alice)
     yield context
