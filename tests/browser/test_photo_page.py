@@ -208,13 +208,16 @@ def test_keyboard_only_copy_then_favourite_keeps_focus(desktop, pier):
         page.keyboard.press("Tab")
         presses += 1
         assert presses <= 12
-    favourite_id = page.evaluate("document.activeElement.id")
+    favourite = page.locator(f"#{page.evaluate('document.activeElement.id')}")
     page.keyboard.press("Enter")
-    expect(page.locator(f"#{favourite_id}")).to_have_attribute("aria-pressed", "true")
-    assert page.evaluate("document.activeElement.id") == favourite_id
+    expect(favourite).to_have_attribute("aria-pressed", "true")
+    expect(favourite).to_be_focused()
     page.keyboard.press("Enter")  # And off again, focus still there.
-    expect(page.locator(f"#{favourite_id}")).to_have_attribute("aria-pressed", "false")
-    assert page.evaluate("document.activeElement.id") == favourite_id
+    expect(favourite).to_have_attribute("aria-pressed", "false")
+    expect(favourite).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(favourite).to_have_attribute("aria-pressed", "true")
+    expect(favourite).to_be_focused()
     assert errors == []
 
 
