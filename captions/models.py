@@ -226,6 +226,15 @@ class Suggestion(models.Model):
     def __str__(self) -> str:
         return self.caption[:80]
 
+    @property
+    def post_text(self) -> str:
+        """Caption and hashtags as they are posted on the run's platform."""
+        from captions import platforms
+        from captions.backends.base import Suggestion as SuggestionData
+
+        data = SuggestionData(caption=self.caption, hashtags=tuple(self.hashtags))
+        return platforms.compose_post(data, self.generation.platform)
+
 
 class Report(models.Model):
     """An owner's report that a result is wrong or offensive."""

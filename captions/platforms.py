@@ -5,10 +5,9 @@ from here. Model output is never trusted to respect a limit; every suggestion
 goes through ``enforce`` before it is stored or shown, and ``violations`` is the
 final guard and the test oracle.
 
-Lengths are counted the simple way, ``len()`` of the ``str`` (Unicode code
-points). X weighs some characters double (CJK, most emoji) and every URL as 23,
-so for posts in those scripts X may count more than we do; a Latin-script post
-counts the same.
+Lengths are counted as each platform counts them (``captions.post_length``):
+characters (Unicode code points), and on X a link as 23, an emoji sequence and
+CJK characters as 2, so a post X would refuse is never written for X.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 
 from captions.backends.base import Suggestion
 from captions.hashtags import clean_hashtag, clean_hashtags, dedupe_hashtags
+from captions.post_length import post_length
 
 MAX_VARIANTS = 5
 ELLIPSIS = "…"
@@ -201,10 +201,10 @@ def enforce(platform: str, suggestion: Suggestion, *, filler: Iterable[str] = ()
         tags = list(dedupe_hashtags([*tags, *clean_hashtags(filler)])[: rules.min_hashtags])
 
     def length(caption: str, tags: list[str]) -> int:
-        return len(compose_post(Suggestion(caption, tuple(tags)), platform))
+        return post_length(compose_post(Suggestion(caption, tuple(tags)), platform), platform)
 
     def room_for_caption(tags: list[str]) -> int:
-        return rules.max_length - (len(rules.separator) + len(" ".join(tags)) if tags else 0)
+        return rules.max_length - (post_length(rules.separator + " ".join(tags), platform) if tags else 0)
 
     # The caption gives way first, down to a readable length; then hashtags go.
     while (
@@ -216,7 +216,13 @@ def enforce(platform: str, suggestion: Suggestion, *, filler: Iterable[str] = ()
     while tags and length("x", tags) > rules.max_length:
         tags.pop()  # only when the hashtags alone leave no room for any caption
     if length(caption, tags) > rules.max_length:
-        caption = shorten(caption, room_for_caption(tags))
+        room = room_for_caption(tags)
+        shortened = shorten(caption, room)
+        # Where characters weigh more than one (X), cut further by what is still over.
+        while length(shortened, tags) > rules.max_length and room > 1:
+            room -= max(1, length(shortened, tags) - rules.max_length)
+            shortened = shorten(caption, room)
+        caption = shortened
     return Suggestion(caption=caption, hashtags=tuple(tags))
 
 
@@ -238,7 +244,7 @@ def violations(platform: str, suggestion: Suggestion) -> list[str]:
     count = len(suggestion.hashtags)
     if not rules.min_hashtags <= count <= rules.max_hashtags:
         problems.append(f"{count} hashtags; {rules.label} takes {rules.min_hashtags} to {rules.max_hashtags}")
-    length = len(compose_post(suggestion, platform))
+    length = post_length(compose_post(suggestion, platform), platform)
     if length > rules.max_length:
         problems.append(f"{length} characters; {rules.label} allows {rules.max_length}")
     return problems

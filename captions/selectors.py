@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Case, CharField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, CharField, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.http import Http404
 from django.utils import timezone
 
 from captions import platforms
 from captions.backends.base import Suggestion as SuggestionData
 from captions.models import Dispatch, Generation, ModelCaption, Photo, Source, Suggestion
+from captions.post_length import post_length
+from captions.result_notes import caption_failure_text, captions_unavailable_note, photo_alt_text
 
 
 def latest_generation_value(field: str) -> Subquery:
@@ -20,12 +22,19 @@ def latest_generation_value(field: str) -> Subquery:
     )
 
 
-def photos_for_user(*, user, query: str = "", status: str = "") -> QuerySet[Photo]:
-    """The user's history, newest first, with each photo's latest job status."""
+# A job whose caption models could not run but that wrote its posts reads as done.
+_STATUS_LABELS = {**dict(Generation.Status.choices), Generation.Status.PARTIAL: Generation.Status.DONE.label}
+
+
+def photos_for_user(*, user, query: str = "", status: str = "", favourites: bool = False) -> QuerySet[Photo]:
+    """The user's history, newest first, with each photo's latest job status.
+
+    With a query, ``matched_run`` is the newest run whose text matches, so a search
+    result opens the run that shows what was found."""
     photos = Photo.objects.filter(owner=user).annotate(latest_status=latest_generation_value("status"))
     photos = photos.annotate(
         latest_status_label=Case(
-            *(When(latest_status=value, then=Value(label)) for value, label in Generation.Status.choices),
+            *(When(latest_status=value, then=Value(label)) for value, label in _STATUS_LABELS.items()),
             default=Value("No job"),
             output_field=CharField(),
         )
@@ -40,8 +49,26 @@ def photos_for_user(*, user, query: str = "", status: str = "") -> QuerySet[Phot
             | Q(generations__suggestions__hashtags__icontains=word)
         )
         photos = photos.filter(pk__in=Photo.objects.filter(matches, owner=user).values("pk"))
-    if status:
+        run_matches = (
+            Q(model_captions__text__icontains=query)
+            | Q(suggestions__caption__icontains=query)
+            | Q(suggestions__hashtags__icontains=word)
+        )
+        photos = photos.annotate(
+            matched_run=Subquery(
+                Generation.objects.filter(run_matches, photo=OuterRef("pk"))
+                .order_by("-created_at", "-id")
+                .values("pk")[:1]
+            )
+        )
+    if status == Generation.Status.DONE:
+        photos = photos.filter(latest_status__in=[Generation.Status.DONE, Generation.Status.PARTIAL])
+    elif status:
         photos = photos.filter(latest_status=status)
+    if favourites:
+        photos = photos.filter(
+            Exists(Suggestion.objects.filter(generation__photo=OuterRef("pk"), is_favourite=True))
+        )
     return photos.order_by("-created_at", "-id")
 
 
@@ -52,6 +79,15 @@ def photos_pending(photos) -> list[Photo]:
     """Those of ``photos`` (from photos_for_user) whose latest job is still working, for History's
     live tiles."""
     return [photo for photo in photos if photo.latest_status in WORKING_STATUSES]
+
+
+def favourites_for_user(*, user) -> QuerySet[Suggestion]:
+    """The user's favourite variants, newest run first, with their photo and run."""
+    return (
+        Suggestion.objects.filter(generation__photo__owner=user, is_favourite=True)
+        .select_related("generation__photo")
+        .order_by("-generation__created_at", "-generation_id", "position")
+    )
 
 
 def photo_get_for_user(*, user, uuid) -> Photo:
@@ -81,15 +117,32 @@ def suggestion_get_for_user(*, user, pk: int) -> Suggestion:
         raise Http404("No such suggestion.") from exc
 
 
+def _with_results(generations: QuerySet[Generation]) -> QuerySet[Generation]:
+    return generations.prefetch_related(
+        Prefetch("model_captions", queryset=ModelCaption.objects.order_by("source")),
+        Prefetch("suggestions", queryset=Suggestion.objects.order_by("position")),
+    )
+
+
 def generation_latest(*, photo: Photo) -> Generation | None:
+    return _with_results(Generation.objects.filter(photo=photo)).order_by("-created_at", "-id").first()
+
+
+def generation_run_for_photo(*, photo: Photo, run) -> Generation:
+    """One run (job) of this photo by its id, or 404: a run of another photo is as missing."""
+    try:
+        return _with_results(Generation.objects.filter(photo=photo)).get(pk=int(run))
+    except (Generation.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No such run of this photo.") from exc
+
+
+def photo_runs(*, photo: Photo) -> QuerySet[Generation]:
+    """Every run of a photo, newest first, each saying whether it holds a favourite."""
+    favourite = Suggestion.objects.filter(generation=OuterRef("pk"), is_favourite=True)
     return (
         Generation.objects.filter(photo=photo)
-        .prefetch_related(
-            Prefetch("model_captions", queryset=ModelCaption.objects.order_by("source")),
-            Prefetch("suggestions", queryset=Suggestion.objects.order_by("position")),
-        )
+        .annotate(has_favourite=Exists(favourite))
         .order_by("-created_at", "-id")
-        .first()
     )
 
 
@@ -98,7 +151,24 @@ class SuggestionDisplay:
     suggestion: Suggestion
     hashtags_text: str
     post_text: str
-    length: int
+    length: int  # as the platform counts it (see captions.post_length)
+    limit: int
+    separator: str
+
+    @property
+    def counter_text(self) -> str:
+        return f"{self.length:,} / {self.limit:,}"
+
+    @property
+    def length_state(self) -> str:
+        """ "over" past the platform's limit, "near" from 90 % of it, else "ok"."""
+        if self.length > self.limit:
+            return "over"
+        return "near" if self.length >= self.limit * NEAR_LIMIT_SHARE else "ok"
+
+
+# The counter warns from this share of the platform's limit.
+NEAR_LIMIT_SHARE = 0.9
 
 
 _STEP = {
@@ -111,6 +181,7 @@ _STEP = {
 def generation_results(generation: Generation) -> dict:
     """What the photo page shows for a job: rows by source, display-ready suggestions."""
     rows = {row.source: row for row in generation.model_captions.all()}
+    rules = platforms.get_platform(generation.platform)
     suggestions = []
     for suggestion in generation.suggestions.all():
         data = SuggestionData(caption=suggestion.caption, hashtags=tuple(suggestion.hashtags))
@@ -120,13 +191,22 @@ def generation_results(generation: Generation) -> dict:
                 suggestion=suggestion,
                 hashtags_text=" ".join(suggestion.hashtags),
                 post_text=post,
-                length=len(post),
+                length=post_length(post, generation.platform),
+                limit=rules.max_length,
+                separator=rules.separator,
             )
         )
+    status_label = _STATUS_LABELS.get(generation.status, generation.get_status_display())
     return {
+        "status_key": "done" if generation.status == Generation.Status.PARTIAL else generation.status,
+        "status_label": status_label,
+        "platform_rule": rules.rule,
+        "captions_note": captions_unavailable_note(rows),
+        "alt_text": photo_alt_text(rows),
         "captions": [
-            (Source.BLIP.label, rows.get(Source.BLIP)),
-            (Source.VIT_GPT2.label, rows.get(Source.VIT_GPT2)),
+            (source.label, row, caption_failure_text(row) if row is not None else "")
+            for source in (Source.BLIP, Source.VIT_GPT2)
+            for row in [rows.get(source)]
         ],
         "tagger": rows.get(Source.TAGGER),
         "nsfw": rows.get(Source.NSFW),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from captions.views import media, photos, results, tokens
+from captions.views import history, media, photos, results, tokens
 
 app_name = "captions"
 
@@ -16,6 +16,10 @@ urlpatterns = [
     path("photos/<uuid:uuid>/image/", media.photo_media, {"kind": "image"}, name="photo_image"),
     path("photos/<uuid:uuid>/thumbnail/", media.photo_media, {"kind": "thumbnail"}, name="photo_thumbnail"),
     path("suggestions/<int:pk>/favourite/", results.suggestion_favourite, name="suggestion_favourite"),
+    path("suggestions/<int:pk>/edit/", results.suggestion_edit_view, name="suggestion_edit"),
+    path("favourites/", history.favourite_list, name="favourite_list"),
+    path("export.csv", history.history_export, {"fmt": "csv"}, name="history_export_csv"),
+    path("export.json", history.history_export, {"fmt": "json"}, name="history_export_json"),
     # API tokens
     path("settings/tokens/", tokens.token_list, name="token_list"),
     path("settings/tokens/<int:pk>/revoke/", tokens.token_revoke_view, name="token_revoke"),

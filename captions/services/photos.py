@@ -42,6 +42,8 @@ class UploadOutcome:
 
     created: list[Photo] = field(default_factory=list)
     duplicates: list[Photo] = field(default_factory=list)
+    # Of the duplicates, those given a new run because the options differ from their latest run's.
+    new_runs: list[Photo] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (display name, message)
     refused: str = ""  # Why no job was started for the new photos (the daily quota), if so.
 
@@ -59,19 +61,22 @@ def photo_upload_and_start(*, owner, files: list[UploadedFile], options: Generat
 
     Either the photos and their jobs are all recorded, or — the database failing
     part-way — none is and their files are removed: UploadNotSaved says so. A photo
-    uploaded before whose job was never written gets one now.
+    uploaded before whose job was never written gets one now, and one uploaded again
+    with other options than its latest run's gets a new run (earlier runs are kept).
     """
     stored: list[str] = []
     try:
         with transaction.atomic():
             outcome = photo_upload_many(owner=owner, files=files, stored=stored)
-            jobless = [p for p in outcome.duplicates if not p.generations.exists()]
-            start = outcome.created + jobless
+            again = _needing_a_run(outcome.duplicates, options)
+            outcome.new_runs = [p for p in again if p.generations.exists()]
+            start = outcome.created + again
             if start:
                 try:
                     generation_start_many(photos=start, options=options)
                 except GenerationRefused as exc:  # Another request used the last of the quota meanwhile.
                     outcome.refused = exc.message
+                    outcome.new_runs = []
     except DatabaseError as exc:
         logger.warning("Upload by %s not recorded: %r", owner.pk, exc)
         _delete_files(*_not_recorded(stored))
@@ -80,6 +85,25 @@ def photo_upload_and_start(*, owner, files: list[UploadedFile], options: Generat
             "Please try again in a moment."
         ) from exc
     return outcome
+
+
+def _needing_a_run(photos: list[Photo], options: GenerationOptions) -> list[Photo]:
+    """The photos, once each, that have no run yet or whose latest run had other options."""
+    needing: dict[int, Photo] = {}
+    for photo in photos:
+        latest = photo.generations.order_by("-created_at", "-id").first()
+        if latest is None or _options_of(latest) != options:
+            needing.setdefault(photo.pk, photo)
+    return list(needing.values())
+
+
+def _options_of(generation) -> GenerationOptions:
+    return GenerationOptions(
+        platform=generation.platform,
+        tone=generation.tone,
+        variants=generation.variants,
+        language=generation.language,
+    )
 
 
 def _not_recorded(names: list[str]) -> list[str]:

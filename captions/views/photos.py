@@ -14,7 +14,14 @@ from captions.accounts.throttling import rate_limited
 from captions.accounts.verification import email_verified_when_mandatory
 from captions.forms import GenerationOptionsForm, ReportForm, UploadForm
 from captions.models import Generation
-from captions.selectors import generation_latest, photo_get_for_user, photos_for_user, photos_pending
+from captions.selectors import (
+    generation_latest,
+    generation_run_for_photo,
+    photo_get_for_user,
+    photo_runs,
+    photos_for_user,
+    photos_pending,
+)
 from captions.services.generations import (
     GenerationOptions,
     GenerationRefused,
@@ -53,7 +60,8 @@ def photo_list(request):
     status = request.GET.get("status", "")
     if status not in Generation.Status.values:
         status = ""
-    photos = photos_for_user(user=request.user, query=query, status=status)
+    favourites = request.GET.get("favourites") == "1"
+    photos = photos_for_user(user=request.user, query=query, status=status, favourites=favourites)
     page = Paginator(photos, PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
     return render(
@@ -63,7 +71,9 @@ def photo_list(request):
             "page": page,
             "query": query,
             "status": status,
-            "statuses": Generation.Status.choices,
+            "favourites": favourites,
+            # "Done" finds the jobs that wrote their posts with a caption model missing too.
+            "statuses": [c for c in Generation.Status.choices if c[0] != Generation.Status.PARTIAL],
             "pending": photos_pending(page.object_list),
         },
     )
@@ -152,7 +162,11 @@ def photo_upload(request):
     if outcome.refused:
         messages.error(request, f"Photos saved, but no captions yet: {outcome.refused}")
     for photo in outcome.duplicates:
-        messages.info(request, f"You already uploaded “{photo.original_name}”: showing its results.")
+        if photo in outcome.new_runs:
+            name = photo.original_name
+            messages.info(request, f"You already uploaded “{name}”: a new run with these options started.")
+        else:
+            messages.info(request, f"You already uploaded “{photo.original_name}”: showing its results.")
     done = outcome.created + outcome.duplicates
     if outcome.rejected and not outcome.created:
         return _upload_page(request, form, status=400)
@@ -175,8 +189,11 @@ def _redirect(request, url: str):
     return redirect(url)
 
 
-def _detail_context(request, photo, **extra):
-    generation = generation_latest(photo=photo)
+def _detail_context(request, photo, *, run=None, **extra):
+    """The photo page's context: the run asked for with ``?run=<id>``, else the latest."""
+    run = run or request.GET.get("run")
+    generation = generation_run_for_photo(photo=photo, run=run) if run else generation_latest(photo=photo)
+    runs = list(photo_runs(photo=photo))
     options = GenerationOptionsForm(
         initial={
             "platform": generation.platform,
@@ -190,6 +207,8 @@ def _detail_context(request, photo, **extra):
     return {
         "photo": photo,
         "generation": generation,
+        "runs": runs,
+        "is_latest_run": not runs or generation is None or generation.pk == runs[0].pk,
         "options_form": options,
         "report_form": ReportForm(),
         **extra,
@@ -200,7 +219,13 @@ def _detail_context(request, photo, **extra):
 @require_GET
 def photo_detail(request, uuid):
     photo = photo_get_for_user(user=request.user, uuid=uuid)
-    return render(request, "captions/photo_detail.html", _detail_context(request, photo))
+    return photo_page_response(request, photo)
+
+
+def photo_page_response(request, photo, *, run=None, status: int = 200, edit: dict | None = None):
+    """The photo page; ``edit`` carries a refused edit back into its variant's fields."""
+    context = _detail_context(request, photo, run=run, edit=edit or {})
+    return render(request, "captions/photo_detail.html", context, status=status)
 
 
 @login_required
@@ -208,7 +233,7 @@ def photo_detail(request, uuid):
 def photo_status(request, uuid):
     """The live part of the photo page; htmx polls it until the job is final."""
     photo = photo_get_for_user(user=request.user, uuid=uuid)
-    return render(request, "captions/_generation.html", _detail_context(request, photo))
+    return render(request, "captions/_generation.html", _detail_context(request, photo, edit={}))
 
 
 @login_required

@@ -108,12 +108,12 @@ def test_sign_in_upload_watch_results_arrive_live_copy_and_favourite(site, conte
     suggestions = live.locator(".suggestion")
     expect(suggestions).to_have_count(2)
     for index in range(2):
-        expect(suggestions.nth(index).locator(".caption-text")).not_to_be_empty()
-        expect(suggestions.nth(index).locator(".hashtags")).to_have_text(re.compile(r"^#\w+( #\w+)*$"))
+        expect(suggestions.nth(index).locator(".caption-edit")).not_to_be_empty()
+        expect(suggestions.nth(index).locator(".hashtags-edit")).to_have_value(re.compile(r"^#\w+( #\w+)*$"))
     expect(live.locator("progress")).to_have_count(0)
 
     first = suggestions.first
-    copy = first.locator("button.copy").nth(2)
+    copy = first.locator('button[data-copy-part="post"]')
     expect(copy).to_have_text("Copy caption + hashtags")
     expected = generation.results["suggestions"][0].post_text
     assert copy.get_attribute("data-copy") == expected
