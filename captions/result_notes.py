@@ -43,8 +43,9 @@ def photo_alt_text(rows: dict) -> str:
     for source in (Source.BLIP, Source.VIT_GPT2):
         row = rows.get(source)
         if row is not None and row.status == ModelCaption.Status.OK and row.text.strip():
-            text = " ".join(row.text.split())
-            return f"Photo: {text}."
+            text = " ".join(row.text.split()).rstrip(".")
+            # A screen reader already says "image": the alt text is the description alone.
+            return f"{text[0].upper()}{text[1:]}."
     people = rows.get(Source.PEOPLE)
     who = people.text.strip() if people is not None and people.status == ModelCaption.Status.OK else ""
     tagger = rows.get(Source.TAGGER)

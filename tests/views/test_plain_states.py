@@ -96,7 +96,7 @@ def test_alt_text_uses_the_caption_when_there_is_one(alice, alice_client):
     job = GenerationFactory(photo=photo)
     ModelCaptionFactory(generation=job, source="blip", text="a dog  running on the beach")
     page = alice_client.get(page_url(photo)).content.decode()
-    assert 'alt="Photo: a dog running on the beach."' in page
+    assert 'alt="A dog running on the beach."' in page
     assert 'alt="IMG_0042.jpg"' not in page
 
 
