@@ -272,7 +272,13 @@ CAPTIONS_MODEL_CACHE_DIR = env.str("CAPTIONS_MODEL_CACHE_DIR", default=None)
 CAPTIONS_DEVICE = env.str("CAPTIONS_DEVICE", default="auto")
 CAPTIONS_BLIP_MAX_LENGTH = env.int("CAPTIONS_BLIP_MAX_LENGTH", default=30)
 CAPTIONS_VIT_GPT2_MAX_LENGTH = env.int("CAPTIONS_VIT_GPT2_MAX_LENGTH", default=16)
-CAPTIONS_NUM_BEAMS = env.int("CAPTIONS_NUM_BEAMS", default=4)
+CAPTIONS_NUM_BEAMS = env.int("CAPTIONS_NUM_BEAMS", default=4)  # 2 or 1 (greedy): faster, other words
+# Local captioners' numerics (docs/benchmarks.md, section 1). "auto": float16 on CUDA, float32 on a CPU.
+CAPTIONS_DTYPE = env.str("CAPTIONS_DTYPE", default="auto")  # auto | float32 | float16 | bfloat16
+# The beams of one image share its cross-attention keys and values: exact, and ~2x faster on a CPU.
+CAPTIONS_SHARE_CROSS_ATTENTION = env.bool("CAPTIONS_SHARE_CROSS_ATTENTION", default=True)
+# "int8": dynamic int8 linear layers on a CPU; faster, but most captions change. Off by default.
+CAPTIONS_QUANTIZE = env.str("CAPTIONS_QUANTIZE", default="none")  # none | int8
 CAPTIONS_TAGGER_TOP_K = env.int("CAPTIONS_TAGGER_TOP_K", default=5)
 # Broad tags sum many fine classes ("dog" has 118): drop the faint ones.
 CAPTIONS_TAGGER_MIN_SCORE = env.float("CAPTIONS_TAGGER_MIN_SCORE", default=0.05)
