@@ -279,6 +279,14 @@ CAPTIONS_DTYPE = env.str("CAPTIONS_DTYPE", default="auto")  # auto | float32 | f
 CAPTIONS_SHARE_CROSS_ATTENTION = env.bool("CAPTIONS_SHARE_CROSS_ATTENTION", default=True)
 # "int8": dynamic int8 linear layers on a CPU; faster, but most captions change. Off by default.
 CAPTIONS_QUANTIZE = env.str("CAPTIONS_QUANTIZE", default="none")  # none | int8
+for _var, _choices in (
+    ("CAPTIONS_DTYPE", "auto float32 float16 bfloat16"),
+    ("CAPTIONS_QUANTIZE", "none int8"),
+):
+    if globals()[_var] not in _choices.split():
+        raise ImproperlyConfigured(
+            f"{_var} must be one of {', '.join(_choices.split())}, not {globals()[_var]!r}."
+        )
 CAPTIONS_TAGGER_TOP_K = env.int("CAPTIONS_TAGGER_TOP_K", default=5)
 # Broad tags sum many fine classes ("dog" has 118): drop the faint ones.
 CAPTIONS_TAGGER_MIN_SCORE = env.float("CAPTIONS_TAGGER_MIN_SCORE", default=0.05)
@@ -484,6 +492,10 @@ VISION_MAX_SIDE = env.int("VISION_MAX_SIDE", default=768)
 # A worker child whose peak memory has passed this is replaced after its task (0: never). Above the
 # ~2.9 GB a child holding both caption models peaks at (docs/benchmarks.md), so only a leak or a
 # spike recycles one; lower it to trade model reloads for memory.
+# glibc malloc in vision workers (MiB, 0: glibc's own): large blocks stay in the heap instead of
+# being mapped and unmapped at every decoding step (captions.backends.allocator).
+VISION_MALLOC_MMAP_THRESHOLD_MB = env.int("VISION_MALLOC_MMAP_THRESHOLD_MB", default=64)
+VISION_MALLOC_TRIM_THRESHOLD_MB = env.int("VISION_MALLOC_TRIM_THRESHOLD_MB", default=128)
 CELERY_WORKER_MAX_MEMORY_PER_CHILD_MB = env.int("CELERY_WORKER_MAX_MEMORY_PER_CHILD_MB", default=3584)
 # Signed media URLs for browsers: an S3 endpoint reachable from outside when the app's own
 # (AWS_S3_ENDPOINT_URL) is an internal name, e.g. http://minio:9000 inside compose.
