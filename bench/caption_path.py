@@ -12,15 +12,18 @@ token ids checked against the seed's, token by token:
              (model, chunk of images) tasks, longest first, whichever process is free.
 * former: plain generate: the product's layout without the shared keys and values (the product
              before this change).
+* seed, 1 thread: the seed's code with one torch thread, a reference that outside load on the
+             shared machine cannot make collapse (two OpenMP threads stall whenever another
+             process takes one of the cores; on a quiet machine the seed is ~1.2x faster than this).
 * approximate modes, opt-in settings, each in the product's layout: dynamic int8
   (CAPTIONS_QUANTIZE=int8), 2 beams, greedy (CAPTIONS_NUM_BEAMS=2 / 1).
 
 Decoding is fixed-length by default (min_length = max_length: BLIP 30, ViT-GPT2 16, the seed's
-settings), so random weights cost what real ones do. ``--eos-bias`` instead raises the end
-token's logit in every model (seed and product alike), so captions end early at different steps,
-which checks beam search's finished-beam paths.
+settings), so random weights cost what real ones do. ``--early-end`` instead passes generate's
+``exponential_decay_length_penalty`` to every model (seed and product alike), so captions end
+early, which checks beam search's finished-beam paths.
 
-    python -m bench.caption_path [--reps 2] [--batches 1,8] [--eos-bias] [--name caption_path]
+    python -m bench.caption_path [--reps 2] [--batches 1,8] [--early-end] [--name caption_path]
 """
 
 from __future__ import annotations
@@ -38,8 +41,9 @@ from bench.common import PHOTO_NAMES, PHOTOS_DIR, load_average, machine, print_t
 KINDS = ("blip", "vit_gpt2")
 SETTINGS = {"blip": {"max_length": 30, "num_beams": 4}, "vit_gpt2": {"max_length": 16, "num_beams": 4}}
 CORES = os.cpu_count() or 1
-# A bias on the end token's logit that makes the random models stop part-way (found by trying).
-EOS_BIAS = {"blip": 2.0, "vit_gpt2": 1.8}
+# generate's exponential_decay_length_penalty (start, factor): the end token's score grows after
+# `start` tokens, so the random models stop part-way (BLIP after ~10 tokens, ViT-GPT2 after ~7).
+EARLY_END = {"blip": (8, 1.3), "vit_gpt2": (4, 1.3)}
 # Padding ids: BLIP's [PAD]; ViT-GPT2 pads with its end token.
 PAD = (0, 50256)
 # Images per task in the balanced layout.
@@ -65,19 +69,18 @@ def photos(count: int, offset: int = 0) -> list:
     return images
 
 
-def favour_eos(kind: str, model, bias: float) -> None:
-    """Raise the end token's logit by ``bias`` (a forward hook on the language-model head)."""
-    if kind == "blip":
-        head, eos = model.text_decoder.cls.predictions.decoder, model.config.text_config.sep_token_id
-    else:
-        head, eos = model.decoder.lm_head, model.generation_config.eos_token_id
+def early_end(kind: str):
+    """The product's decoding settings plus generate's own exponential EOS boost (``--early-end``)."""
+    from dataclasses import dataclass
 
-    def raise_eos(module, inputs, logits):
-        logits = logits.clone()
-        logits[..., eos] += bias
-        return logits
+    from captions.backends.local import Generation
 
-    head.register_forward_hook(raise_eos)
+    @dataclass(frozen=True)
+    class EarlyEnd(Generation):
+        def kwargs(self):
+            return {**super().kwargs(), "exponential_decay_length_penalty": EARLY_END[kind]}
+
+    return EarlyEnd
 
 
 def rss_mb(field: str) -> float:
@@ -91,7 +94,7 @@ def rss_mb(field: str) -> float:
 class SeedCaptioner:
     """One image at a time: processor, generate; BLIP then ViT-GPT2. Returns the ids."""
 
-    def __init__(self, folders: dict, fixed: bool, eos_bias: bool):
+    def __init__(self, folders: dict, fixed: bool):
         from transformers import (
             BlipForConditionalGeneration,
             BlipProcessor,
@@ -104,14 +107,13 @@ class SeedCaptioner:
         self.blip = BlipForConditionalGeneration.from_pretrained(folders["blip"]).eval()
         self.vit_processor = ViTImageProcessor.from_pretrained(folders["vit_gpt2"])
         self.vit = VisionEncoderDecoderModel.from_pretrained(folders["vit_gpt2"]).eval()
-        if eos_bias:
-            favour_eos("blip", self.blip, EOS_BIAS["blip"])
-            favour_eos("vit_gpt2", self.vit, EOS_BIAS["vit_gpt2"])
 
     def _kwargs(self, kind: str) -> dict:
         settings = dict(SETTINGS[kind])
         if self.fixed:
             settings["min_length"] = settings["max_length"]
+        else:
+            settings["exponential_decay_length_penalty"] = EARLY_END[kind]
         return settings
 
     def token_ids(self, images: list) -> dict[str, list[list[int]]]:
@@ -127,7 +129,7 @@ class SeedCaptioner:
 # The product's way: worker-like processes --------------------------------------------------------
 
 
-def _serve(kinds: list[str], folders: dict, fixed: bool, eos_bias: bool, malloc: tuple, conn) -> None:
+def _serve(kinds: list[str], folders: dict, fixed: bool, malloc: tuple, conn) -> None:
     """A stand-in for a worker child: one torch thread, captioners loaded on first use."""
     import dataclasses
 
@@ -154,8 +156,8 @@ def _serve(kinds: list[str], folders: dict, fixed: bool, eos_bias: bool, malloc:
                 share_cross_attention=shared,
                 **settings,
             )
-            if eos_bias:
-                favour_eos(kind, loaded[key]._model, EOS_BIAS[kind])
+            if not fixed:
+                loaded[key].generation = early_end(kind)(**vars(loaded[key].generation))
         return loaded[key]
 
     for kind in kinds:
@@ -182,14 +184,12 @@ def _serve(kinds: list[str], folders: dict, fixed: bool, eos_bias: bool, malloc:
 class Workers:
     """Two one-thread processes. ``holds`` says which models each loads at start."""
 
-    def __init__(self, folders: dict, holds: list[list[str]], fixed: bool, eos_bias: bool, malloc=(0, 0)):
+    def __init__(self, folders: dict, holds: list[list[str]], fixed: bool, malloc=(0, 0)):
         ctx = mp.get_context("spawn")
         self.conns, self.procs = [], []
         for kinds in holds:
             parent, child = ctx.Pipe()
-            proc = ctx.Process(
-                target=_serve, args=(kinds, folders, fixed, eos_bias, malloc, child), daemon=True
-            )
+            proc = ctx.Process(target=_serve, args=(kinds, folders, fixed, malloc, child), daemon=True)
             proc.start()
             self.conns.append(parent)
             self.procs.append(proc)
@@ -254,6 +254,19 @@ def balanced_tasks(count: int, options: dict) -> list[tuple]:
 # The run -------------------------------------------------------------------------------------------
 
 
+def seed_one_thread(seed: SeedCaptioner, count: int):
+    import torch
+
+    torch.set_num_threads(1)
+    try:
+        started = time.perf_counter()
+        ids = seed.token_ids(photos(count))
+        wall = time.perf_counter() - started
+    finally:
+        torch.set_num_threads(CORES)
+    return wall, ids, {}
+
+
 def _differ(ids: dict, seed_ids: dict) -> int:
     """Captions (model x image) whose tokens differ from the seed's. A batch pads its shorter
     captions to its longest, the seed's one-image calls do not: trailing padding is ignored."""
@@ -271,17 +284,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reps", type=int, default=2, help="timed runs at batch 1 (after one warm-up)")
     parser.add_argument("--batches", default="1,8", help="batch sizes; batches above 1 run once")
-    parser.add_argument("--eos-bias", action="store_true", help="captions end early (see the docstring)")
+    parser.add_argument("--early-end", action="store_true", help="captions end early (see the docstring)")
     parser.add_argument("--variants", default="", help="comma-separated subset of variant names")
     parser.add_argument(
         "--malloc",
         default="",
         help="MMAP,TRIM MiB: add a 'product, malloc' variant whose processes set glibc's thresholds",
     )
-    parser.add_argument("--name", default=None, help="results file (default caption_path[_eos])")
+    parser.add_argument("--name", default=None, help="results file (default caption_path[_early_end])")
     args = parser.parse_args(argv)
     batches = [int(b) for b in args.batches.split(",")]
-    fixed = not args.eos_bias
+    fixed = not args.early_end
 
     import torch
 
@@ -290,10 +303,11 @@ def main(argv: list[str] | None = None) -> None:
     info = machine()
     folders = build_all()
     torch.set_num_threads(CORES)
-    seed = SeedCaptioner(folders, fixed, args.eos_bias)
-    pair = Workers(folders, [["blip"], ["vit_gpt2"]], fixed, args.eos_bias)
-    both = Workers(folders, [list(KINDS), list(KINDS)], fixed, args.eos_bias)
+    seed = SeedCaptioner(folders, fixed)
+    pair = Workers(folders, [["blip"], ["vit_gpt2"]], fixed)
+    both = Workers(folders, [list(KINDS), list(KINDS)], fixed)
     variants = {
+        "seed, 1 thread": lambda n: seed_one_thread(seed, n),
         "product": lambda n: pair.run(per_model_tasks(n, {})),
         "balanced": lambda n: both.run(shared_tasks=balanced_tasks(n, {})),
         "former: plain generate": lambda n: pair.run(per_model_tasks(n, {"shared": False})),
@@ -305,7 +319,7 @@ def main(argv: list[str] | None = None) -> None:
     tuned = None
     if args.malloc:
         malloc = tuple(int(x) for x in args.malloc.split(","))
-        tuned = Workers(folders, [["blip"], ["vit_gpt2"]], fixed, args.eos_bias, malloc)
+        tuned = Workers(folders, [["blip"], ["vit_gpt2"]], fixed, malloc)
         variants[f"product, malloc {malloc[0]}/{malloc[1]} MiB"] = lambda n: tuned.run(per_model_tasks(n, {}))
     runs: dict[str, dict[int, list[float]]] = {name: {} for name in ["seed", *variants]}
     per_model: dict[str, dict[int, list[dict]]] = {name: {} for name in variants}
@@ -372,7 +386,7 @@ def main(argv: list[str] | None = None) -> None:
             )
             same = "yes" if n_differ == 0 else f"no ({n_differ} of {batch * len(KINDS)} differ)"
             rows.append([name, batch, per_image, f"{seed_per_image / per_image:.2f}x", same])
-    mode = "fixed length" if fixed else "early end (EOS bias)"
+    mode = "fixed length" if fixed else "early end"
     print_table(
         f"Caption path, BLIP-base + ViT-GPT2 (random weights, {mode}), seconds per image (best run)",
         ["variant", "batch", "s/image", "vs seed", "ids identical"],
@@ -384,14 +398,14 @@ def main(argv: list[str] | None = None) -> None:
             peaks = ", ".join(f"{p['peak_mb']:.0f}" for p in processes)
             print(f"peak RSS after batch {batch}, {layout}: {peaks} MB")
     write_results(
-        args.name or ("caption_path" if fixed else "caption_path_eos"),
+        args.name or ("caption_path" if fixed else "caption_path_early_end"),
         {
             "machine": info,
             "torch": torch.__version__,
             "torch_threads_seed": CORES,
             "settings": SETTINGS,
             "fixed_length": fixed,
-            "eos_bias": None if fixed else EOS_BIAS,
+            "early_end": None if fixed else EARLY_END,
             "seed_caption_lengths": lengths,
             "load_average_during": [round(x, 2) for x in loads],
             "peak_rss_mb_after_batch": memory,

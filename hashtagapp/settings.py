@@ -279,6 +279,9 @@ CAPTIONS_DTYPE = env.str("CAPTIONS_DTYPE", default="auto")  # auto | float32 | f
 CAPTIONS_SHARE_CROSS_ATTENTION = env.bool("CAPTIONS_SHARE_CROSS_ATTENTION", default=True)
 # "int8": dynamic int8 linear layers on a CPU; faster, but most captions change. Off by default.
 CAPTIONS_QUANTIZE = env.str("CAPTIONS_QUANTIZE", default="none")  # none | int8
+# A worker child keeps one local caption model at a time: a child's memory is bounded by the larger
+# model (docs/operations.md, Memory); switching models costs a reload (~0.6 s from a warm disk cache).
+CAPTIONS_ONE_MODEL_PER_CHILD = env.bool("CAPTIONS_ONE_MODEL_PER_CHILD", default=True)
 for _var, _choices in (
     ("CAPTIONS_DTYPE", "auto float32 float16 bfloat16"),
     ("CAPTIONS_QUANTIZE", "none int8"),

@@ -8,7 +8,7 @@ batch.
 
 from __future__ import annotations
 
-import functools
+import gc
 import re
 import threading
 from dataclasses import dataclass
@@ -172,8 +172,7 @@ def _load_parts(kind: str, folder: Path, dtype):
     return model, image_processor, tokenizer
 
 
-@functools.lru_cache(maxsize=8)
-def _load_cached(
+def _load(
     kind: str, model: str, cache_dir: str | None, device: str, generation: Generation, numerics: Numerics
 ) -> LocalCaptioner:
     folder = resolve_model_dir(kind, model, cache_dir=cache_dir)
@@ -211,6 +210,7 @@ def _quantize_int8(model):
 
 
 _load_lock = threading.Lock()
+_loaded: dict[tuple, LocalCaptioner] = {}
 
 
 def load_captioner(
@@ -225,6 +225,7 @@ def load_captioner(
     dtype: str = "auto",
     share_cross_attention: bool = True,
     quantize: str = "none",
+    keep_others: bool = True,
 ) -> Captioner:
     """The process-wide captioner for ``kind`` ("blip" or "vit_gpt2").
 
@@ -233,7 +234,10 @@ def load_captioner(
     left as None take the kind's defaults. The same arguments return the same
     loaded model; a failed load is not cached, so it is retried on the next
     call (after ``download_models``, say). ``dtype``, ``share_cross_attention`` and
-    ``quantize`` are ``Numerics``. Raises BackendError.
+    ``quantize`` are ``Numerics``. With ``keep_others`` False, loading a model first drops the
+    others this process holds, so a worker child holds one caption model at a time (memory
+    bounded by the larger model; a switch costs a reload, ~0.6 s from a warm disk cache).
+    Raises BackendError.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown captioner kind {kind!r}; expected one of {', '.join(KINDS)}")
@@ -248,17 +252,21 @@ def load_captioner(
         num_beams=num_beams if num_beams is not None else defaults.num_beams,
         min_length=min_length,
     )
+    key = (kind, model or DEFAULT_MODELS[kind], cache_dir, resolve_device(device), generation, numerics)
     # The lock keeps two threads from loading the same weights twice at once.
     with _load_lock:
-        return _load_cached(
-            kind, model or DEFAULT_MODELS[kind], cache_dir, resolve_device(device), generation, numerics
-        )
+        if key not in _loaded:
+            if not keep_others and _loaded:
+                _loaded.clear()
+                gc.collect()  # Before the next model's weights come in.
+            _loaded[key] = _load(*key)
+        return _loaded[key]
 
 
 def clear_cache() -> None:
     """Forget loaded models (tests, or freeing memory)."""
     with _load_lock:
-        _load_cached.cache_clear()
+        _loaded.clear()
 
 
 def download_models(*, models: list[str], cache_dir: str | None = None) -> list[Path]:

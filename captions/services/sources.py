@@ -58,6 +58,7 @@ def captioner_for(source: str) -> Captioner:
         dtype=settings.CAPTIONS_DTYPE,
         share_cross_attention=settings.CAPTIONS_SHARE_CROSS_ATTENTION,
         quantize=settings.CAPTIONS_QUANTIZE,
+        keep_others=not settings.CAPTIONS_ONE_MODEL_PER_CHILD,
     )
 
 

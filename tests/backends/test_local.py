@@ -143,3 +143,24 @@ def test_large_batches_go_to_generate_in_chunks_of_four_on_cpu(kind, model_dirs,
     monkeypatch.setattr(captioner._model, "generate", counting_generate)
     assert captioner.caption(images) == one_by_one
     assert sizes == [4, 2]
+
+
+def test_one_model_per_process_drops_the_other_model(model_dirs):
+    blip = load_captioner("blip", model=model_dirs["blip"], keep_others=False)
+    vit = load_captioner("vit_gpt2", model=model_dirs["vit_gpt2"], keep_others=False)
+
+    assert load_captioner("vit_gpt2", model=model_dirs["vit_gpt2"], keep_others=False) is vit
+    assert load_captioner("blip", model=model_dirs["blip"], keep_others=False) is not blip
+
+
+def test_by_default_both_models_stay_loaded(model_dirs):
+    blip = load_captioner("blip", model=model_dirs["blip"])
+    load_captioner("vit_gpt2", model=model_dirs["vit_gpt2"])
+
+    assert load_captioner("blip", model=model_dirs["blip"]) is blip
+
+
+@pytest.mark.parametrize(("argument", "value"), [("dtype", "float8"), ("quantize", "int4")])
+def test_unknown_numerics_are_refused_with_the_choices(argument, value, model_dirs):
+    with pytest.raises(ValueError, match="expected one of"):
+        load_captioner("blip", model=model_dirs["blip"], **{argument: value})
