@@ -10,6 +10,9 @@ token ids checked against the seed's, token by token:
              source tasks run in two worker children.
 * balanced:  the same two one-thread processes, each holding both models, taking
              (model, chunk of images) tasks, longest first, whichever process is free.
+* one process, all cores: both models one after the other in one process with every core (as the
+             seed, with the shared keys and values): a layout for batch 1, where one image's
+             BLIP cannot be split between two processes.
 * former: plain generate: the product's layout without the shared keys and values (the product
              before this change).
 * seed, 1 thread: the seed's code with one torch thread, a reference that outside load on the
@@ -129,8 +132,8 @@ class SeedCaptioner:
 # The product's way: worker-like processes --------------------------------------------------------
 
 
-def _serve(kinds: list[str], folders: dict, fixed: bool, malloc: tuple, conn) -> None:
-    """A stand-in for a worker child: one torch thread, captioners loaded on first use."""
+def _serve(kinds: list[str], folders: dict, fixed: bool, malloc: tuple, threads: int, conn) -> None:
+    """A stand-in for a worker child: ``threads`` torch threads, captioners loaded on first use."""
     import dataclasses
 
     from captions.backends.allocator import malloc_tune
@@ -140,7 +143,7 @@ def _serve(kinds: list[str], folders: dict, fixed: bool, malloc: tuple, conn) ->
 
     from captions.backends import local
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     loaded: dict = {}
 
     def captioner(kind: str, quantize: str, shared: bool):
@@ -182,14 +185,16 @@ def _serve(kinds: list[str], folders: dict, fixed: bool, malloc: tuple, conn) ->
 
 
 class Workers:
-    """Two one-thread processes. ``holds`` says which models each loads at start."""
+    """Worker-like processes, one per entry of ``holds``: the models each loads at start."""
 
-    def __init__(self, folders: dict, holds: list[list[str]], fixed: bool, malloc=(0, 0)):
+    def __init__(self, folders: dict, holds: list[list[str]], fixed: bool, malloc=(0, 0), threads: int = 1):
         ctx = mp.get_context("spawn")
         self.conns, self.procs = [], []
         for kinds in holds:
             parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_serve, args=(kinds, folders, fixed, malloc, child), daemon=True)
+            proc = ctx.Process(
+                target=_serve, args=(kinds, folders, fixed, malloc, threads, child), daemon=True
+            )
             proc.start()
             self.conns.append(parent)
             self.procs.append(proc)
@@ -287,6 +292,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--early-end", action="store_true", help="captions end early (see the docstring)")
     parser.add_argument("--variants", default="", help="comma-separated subset of variant names")
     parser.add_argument(
+        "--layouts", default="", help="extra layouts: single (one process, all cores, both models)"
+    )
+    parser.add_argument(
         "--malloc",
         default="",
         help="MMAP,TRIM MiB: add a 'product, malloc' variant whose processes set glibc's thresholds",
@@ -316,6 +324,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.variants:
         keep = set(args.variants.split(","))
         variants = {name: run for name, run in variants.items() if name in keep}
+    single = None
+    if "single" in args.layouts.split(","):
+        single = Workers(folders, [list(KINDS)], fixed, threads=CORES)
+        variants["one process, all cores"] = lambda n: single.run(
+            [[("blip", 0, n, {}), ("vit_gpt2", 0, n, {})]]
+        )
     tuned = None
     if args.malloc:
         malloc = tuple(int(x) for x in args.malloc.split(","))
@@ -359,7 +373,7 @@ def main(argv: list[str] | None = None) -> None:
                 "balanced (both models)": both.memory(),
             }
     finally:
-        for workers in (pair, both, tuned):
+        for workers in (pair, both, tuned, single):
             if workers is not None:
                 workers.close()
 
