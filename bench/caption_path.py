@@ -15,7 +15,7 @@ token ids checked against the seed's, token by token:
              BLIP cannot be split between two processes.
 * former: plain generate: the product's layout without the shared keys and values (the product
              before this change).
-* seed, 1 thread: the seed's code with one torch thread, a reference that outside load on the
+* seed (1 thread): the seed's code with one torch thread, a reference that outside load on the
              shared machine cannot make collapse (two OpenMP threads stall whenever another
              process takes one of the cores; on a quiet machine the seed is ~1.2x faster than this).
 * approximate modes, opt-in settings, each in the product's layout: dynamic int8
@@ -176,12 +176,12 @@ def _serve(kinds: list[str], folders: dict, fixed: bool, malloc: tuple, threads:
         original = chosen.generation
         chosen.generation = dataclasses.replace(original, num_beams=beams)
         images = photos(count, offset)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         try:
             ids = chosen.token_ids(images)
         finally:
             chosen.generation = original
-        conn.send((kind, offset, started, time.perf_counter(), ids))
+        conn.send((kind, offset, started, time.perf_counter(), ids, time.process_time() - cpu))
 
 
 class Workers:
@@ -203,7 +203,8 @@ class Workers:
 
     def run(self, tasks_per_conn: list[list[tuple]] | None = None, shared_tasks: list[tuple] | None = None):
         """Either fixed tasks per process, or one queue of tasks handed to whichever is free.
-        Returns (wall seconds, {kind: ids in image order}, {kind: seconds in that model})."""
+        Returns (wall seconds, {kind: ids in image order}, {kind: seconds in that model},
+        CPU seconds of all processes)."""
         results = []
         if shared_tasks is not None:
             queue = list(shared_tasks)
@@ -226,12 +227,13 @@ class Workers:
             for conn, tasks in zip(self.conns, tasks_per_conn, strict=True):
                 results += [conn.recv() for _ in tasks]
         wall = max(r[3] for r in results) - min(r[2] for r in results)
+        cpu = sum(r[5] for r in results)
         ids: dict[str, list] = {kind: [] for kind in KINDS}
         seconds: dict[str, float] = dict.fromkeys(KINDS, 0.0)
-        for kind, _offset, started, ended, chunk in sorted(results, key=lambda r: (r[0], r[1])):
+        for kind, _offset, started, ended, chunk, _cpu in sorted(results, key=lambda r: (r[0], r[1])):
             ids[kind] += chunk
             seconds[kind] += ended - started
-        return wall, ids, seconds
+        return wall, ids, seconds, cpu
 
     def memory(self) -> list[dict]:
         for conn in self.conns:
@@ -264,12 +266,13 @@ def seed_one_thread(seed: SeedCaptioner, count: int):
 
     torch.set_num_threads(1)
     try:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         ids = seed.token_ids(photos(count))
         wall = time.perf_counter() - started
+        cpu = time.process_time() - cpu
     finally:
         torch.set_num_threads(CORES)
-    return wall, ids, {}
+    return wall, ids, {}, cpu
 
 
 def _differ(ids: dict, seed_ids: dict) -> int:
@@ -315,7 +318,7 @@ def main(argv: list[str] | None = None) -> None:
     pair = Workers(folders, [["blip"], ["vit_gpt2"]], fixed)
     both = Workers(folders, [list(KINDS), list(KINDS)], fixed)
     variants = {
-        "seed, 1 thread": lambda n: seed_one_thread(seed, n),
+        "seed (1 thread)": lambda n: seed_one_thread(seed, n),
         "product": lambda n: pair.run(per_model_tasks(n, {})),
         "balanced": lambda n: both.run(shared_tasks=balanced_tasks(n, {})),
         "former: plain generate": lambda n: pair.run(per_model_tasks(n, {"shared": False})),
@@ -338,6 +341,7 @@ def main(argv: list[str] | None = None) -> None:
     runs: dict[str, dict[int, list[float]]] = {name: {} for name in ["seed", *variants]}
     per_model: dict[str, dict[int, list[dict]]] = {name: {} for name in variants}
     differ: dict[str, dict[int, int]] = {name: {} for name in variants}
+    cpu_s: dict[str, dict[int, list[float]]] = {name: {} for name in variants}
     lengths: dict[int, dict] = {}
     memory: dict[int, list] = {}
     loads = []
@@ -358,14 +362,15 @@ def main(argv: list[str] | None = None) -> None:
                 )
                 for name, run in variants.items():
                     loads.append(load_average())
-                    wall, ids, seconds = run(batch)
+                    wall, ids, seconds, cpu = run(batch)
                     runs[name].setdefault(batch, []).append(wall)
+                    cpu_s[name].setdefault(batch, []).append(cpu)
                     per_model[name].setdefault(batch, []).append(seconds)
                     differ[name][batch] = max(differ[name].get(batch, 0), _differ(ids, seed_ids))
                     models = ", ".join(f"{k} {v:.2f} s" for k, v in seconds.items())
                     print(
-                        f"  {name:<24} batch {batch}: {wall:7.2f} s  {models}  differ {differ[name][batch]}"
-                        f"  (load {loads[-1]:.1f})",
+                        f"  {name:<24} batch {batch}: {wall:7.2f} s  {models}  cpu {cpu:.2f} s"
+                        f"  differ {differ[name][batch]}  (load {loads[-1]:.1f})",
                         flush=True,
                     )
             memory[batch] = {
@@ -380,9 +385,12 @@ def main(argv: list[str] | None = None) -> None:
     rows, results = [], []
     for batch in batches:
         seed_per_image = min(runs["seed"][batch]) / batch
+        reference = cpu_s.get("seed (1 thread)", {}).get(batch)
         for name in (n for n in runs if batch in runs[n]):
             per_image = min(runs[name][batch]) / batch
             n_differ = differ.get(name, {}).get(batch, 0)
+            cpu = min(cpu_s[name][batch]) / batch if name in cpu_s else None
+            work = f"{min(reference) / batch / cpu:.2f}x" if reference and cpu else ""
             results.append(
                 {
                     "variant": name,
@@ -396,15 +404,21 @@ def main(argv: list[str] | None = None) -> None:
                     "ids_identical": n_differ == 0,
                     "captions_differ": n_differ,
                     "captions": batch * len(KINDS),
+                    "cpu_s_per_image": round(cpu, 3) if cpu else None,
+                    "cpu_ratio_vs_seed_1_thread": float(work[:-1]) if work else None,
                 }
             )
             same = "yes" if n_differ == 0 else f"no ({n_differ} of {batch * len(KINDS)} differ)"
-            rows.append([name, batch, per_image, f"{seed_per_image / per_image:.2f}x", same])
+            rows.append([name, batch, per_image, f"{seed_per_image / per_image:.2f}x", cpu or "", work, same])
     mode = "fixed length" if fixed else "early end"
     print_table(
         f"Caption path, BLIP-base + ViT-GPT2 (random weights, {mode}), seconds per image (best run)",
-        ["variant", "batch", "s/image", "vs seed", "ids identical"],
+        ["variant", "batch", "s/image", "vs seed", "cpu s/image", "cpu vs seed 1 thread", "ids identical"],
         rows,
+    )
+    print(
+        "cpu s/image: CPU seconds of every process per image, which outside load barely changes;"
+        " for one-thread processes it is the wall time on a quiet machine"
     )
     print(f"\nseed caption lengths: {lengths}")
     for batch, layouts in memory.items():
