@@ -5,8 +5,9 @@ machine, loads each through the product's ``load_captioner`` (``CAPTIONS_DTYPE=a
 CUDA, float32 on a CPU; beams share the cross-attention keys and values), and times
 ``token_ids`` at each batch size as one ``generate`` call (fixed length: BLIP 30 tokens, ViT-GPT2
 16, 4 beams). Prints images per second for each model and for both (one after the other on the
-same device), peak device memory per model and batch, and, on CUDA, how many float16 captions
-differ from float32 ones.
+same device), peak device memory per model and batch, how many captions differ from plain
+``generate`` in the same dtype (the shared keys and values must change none), and, on CUDA, how many
+float16 captions differ from float32 ones.
 
     python -m bench.gpu [--device cuda] [--batches 1,8,32] [--reps 3]
     bench/gpu.sh --device cpu --batches 1,2 --reps 1     # a quick check without a GPU
@@ -106,10 +107,15 @@ def main(argv: list[str] | None = None) -> None:
             )
             rows.append([kind, batch, dtype, best, round(batch / best, 2), round(memory)])
             print(f"  {kind:<9} batch {batch:>3}: {best:8.3f} s  {batch / best:7.2f} images/s", flush=True)
-        if cuda:
-            results.append(
-                {"model": kind, "fp16_vs_fp32": _fp16_differ(kind, folders, args.device, captioner)}
+        count = 8 if cuda else min(batches)
+        checks = {
+            "vs_plain_generate": _differ(
+                kind, folders, args.device, captioner, count, share_cross_attention=False
             )
+        }
+        if cuda:
+            checks["vs_float32"] = _differ(kind, folders, args.device, captioner, count, dtype="float32")
+        results.append({"model": kind, **checks})
         del captioner
         local.clear_cache()
         if cuda:
@@ -127,31 +133,31 @@ def main(argv: list[str] | None = None) -> None:
         rows,
     )
     for entry in results:
-        if "fp16_vs_fp32" in entry:
-            print(f"{entry['model']}: float16 captions differing from float32: {entry['fp16_vs_fp32']}")
+        if "vs_plain_generate" in entry:
+            print(
+                f"{entry['model']}: captions differing from plain generate (same dtype): "
+                f"{entry['vs_plain_generate']}"
+            )
+        if "vs_float32" in entry:
+            print(f"{entry['model']}: float16 captions differing from float32: {entry['vs_float32']}")
     write_results(
         f"gpu_{'cuda' if cuda else 'cpu'}",
         {"machine": info, "torch": torch.__version__, "results": results, "both": both},
     )
 
 
-def _fp16_differ(kind: str, folders: dict, device: str, fp16) -> str:
-    """How many of 8 captions change when the same model runs in float32 on the same device."""
+def _differ(kind: str, folders: dict, device: str, product, count: int, **load) -> str:
+    """How many of ``count`` captions change against the same model loaded with ``load``."""
     from captions.backends import local
 
     settings = SETTINGS[kind]
-    fp32 = local.load_captioner(
-        kind,
-        model=str(folders[kind]),
-        device=device,
-        min_length=settings["max_length"],
-        dtype="float32",
-        **settings,
+    other = local.load_captioner(
+        kind, model=str(folders[kind]), device=device, min_length=settings["max_length"], **settings, **load
     )
-    batch = images(8)
-    local.MAX_BATCH[device] = 8
-    a, b = fp16.token_ids(batch), fp32.token_ids(batch)
-    return f"{sum(x != y for x, y in zip(a, b, strict=True))} of {len(batch)}"
+    batch = images(count)
+    local.MAX_BATCH[device] = count
+    a, b = product.token_ids(batch), other.token_ids(batch)
+    return f"{sum(x != y for x, y in zip(a, b, strict=True))} of {count}"
 
 
 if __name__ == "__main__":
