@@ -63,11 +63,13 @@ class Numerics:
 
 @dataclass(frozen=True)
 class Generation:
-    """Decoding settings. ``min_length`` lets a benchmark fix the caption length."""
+    """Decoding settings. ``min_length`` lets a benchmark fix the caption length. ``max_batch``:
+    images per ``generate`` call (0: ``MAX_BATCH`` for the device); fewer bound a task's memory."""
 
     max_length: int
     num_beams: int
     min_length: int | None = None
+    max_batch: int = 0
 
     def kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"max_length": self.max_length, "num_beams": self.num_beams}
@@ -137,7 +139,7 @@ class LocalCaptioner:
         except (OSError, ValueError, TypeError) as exc:
             raise BackendError(f"could not read the image: {exc}") from exc
         pixel_values = pixel_values.to(self.device, self._dtype)
-        step = MAX_BATCH.get(str(self.device), MAX_BATCH_DEFAULT)
+        step = self.generation.max_batch or MAX_BATCH.get(str(self.device), MAX_BATCH_DEFAULT)
         ids: list[list[int]] = []
         beams = self.generation.num_beams
         with self._lock, torch.inference_mode(), shared_cross_attention.sharing(self._model, beams):
@@ -226,6 +228,7 @@ def load_captioner(
     share_cross_attention: bool = True,
     quantize: str = "none",
     keep_others: bool = True,
+    max_batch: int = 0,
 ) -> Captioner:
     """The process-wide captioner for ``kind`` ("blip" or "vit_gpt2").
 
@@ -241,6 +244,8 @@ def load_captioner(
     """
     if kind not in KINDS:
         raise ValueError(f"unknown captioner kind {kind!r}; expected one of {', '.join(KINDS)}")
+    if max_batch < 0:
+        raise ValueError(f"max_batch must be 0 (the device's default) or more, not {max_batch}")
     if dtype not in DTYPES:
         raise ValueError(f"unknown dtype {dtype!r}; expected one of {', '.join(DTYPES)}")
     if quantize not in QUANTIZE:
@@ -251,6 +256,7 @@ def load_captioner(
         max_length=max_length if max_length is not None else defaults.max_length,
         num_beams=num_beams if num_beams is not None else defaults.num_beams,
         min_length=min_length,
+        max_batch=max_batch,
     )
     key = (kind, model or DEFAULT_MODELS[kind], cache_dir, resolve_device(device), generation, numerics)
     # The lock keeps two threads from loading the same weights twice at once.

@@ -59,6 +59,7 @@ def captioner_for(source: str) -> Captioner:
         share_cross_attention=settings.CAPTIONS_SHARE_CROSS_ATTENTION,
         quantize=settings.CAPTIONS_QUANTIZE,
         keep_others=not settings.CAPTIONS_ONE_MODEL_PER_CHILD,
+        max_batch=settings.CAPTIONS_MAX_BATCH,
     )
 
 
