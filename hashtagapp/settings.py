@@ -275,7 +275,7 @@ CAPTIONS_VIT_GPT2_MAX_LENGTH = env.int("CAPTIONS_VIT_GPT2_MAX_LENGTH", default=1
 CAPTIONS_NUM_BEAMS = env.int("CAPTIONS_NUM_BEAMS", default=4)  # 2 or 1 (greedy): faster, other words
 # Local captioners' numerics (docs/benchmarks.md, section 1). "auto": float16 on CUDA, float32 on a CPU.
 CAPTIONS_DTYPE = env.str("CAPTIONS_DTYPE", default="auto")  # auto | float32 | float16 | bfloat16
-# The beams of one image share its cross-attention keys and values: exact, and ~2x faster on a CPU.
+# The beams of one image share its cross-attention keys and values: exact, less CPU and memory.
 CAPTIONS_SHARE_CROSS_ATTENTION = env.bool("CAPTIONS_SHARE_CROSS_ATTENTION", default=True)
 # "int8": dynamic int8 linear layers on a CPU; faster, but most captions change. Off by default.
 CAPTIONS_QUANTIZE = env.str("CAPTIONS_QUANTIZE", default="none")  # none | int8
