@@ -9,7 +9,7 @@ token ids checked against the seed's, token by token:
              keys and values), BLIP and ViT-GPT2 in two one-thread processes at once, as the two
              source tasks run in two worker children.
 * balanced:  the same two one-thread processes, each holding both models, taking
-             (model, chunk of images) tasks, longest first, whichever process is free.
+             (model, chunk of --chunk images, 4) tasks, longest first, whichever process is free.
 * one process, all cores: both models one after the other in one process with every core (as the
              seed, with the shared keys and values): a layout for batch 1, where one image's
              BLIP cannot be split between two processes.
@@ -49,8 +49,8 @@ CORES = os.cpu_count() or 1
 EARLY_END = {"blip": (8, 1.3), "vit_gpt2": (4, 1.3)}
 # Padding ids: BLIP's [PAD]; ViT-GPT2 pads with its end token.
 PAD = (0, 50256)
-# Images per task in the balanced layout.
-CHUNK = 2
+# Images per task in the balanced layout (--chunk).
+CHUNK = 4
 APPROXIMATE = {
     "approx: int8": {"quantize": "int8"},
     "approx: 2 beams": {"num_beams": 2},
@@ -251,10 +251,10 @@ def per_model_tasks(count: int, options: dict) -> list[list[tuple]]:
     return [[("blip", 0, count, options)], [("vit_gpt2", 0, count, options)]]
 
 
-def balanced_tasks(count: int, options: dict) -> list[tuple]:
+def balanced_tasks(count: int, options: dict, chunk: int = CHUNK) -> list[tuple]:
     """(model, chunk) tasks, BLIP's (the longer) first, so the last tasks to finish are short."""
-    tasks = [("blip", start, min(CHUNK, count - start), options) for start in range(0, count, CHUNK)]
-    tasks += [("vit_gpt2", start, min(CHUNK, count - start), options) for start in range(0, count, CHUNK)]
+    tasks = [("blip", start, min(chunk, count - start), options) for start in range(0, count, chunk)]
+    tasks += [("vit_gpt2", start, min(chunk, count - start), options) for start in range(0, count, chunk)]
     return tasks
 
 
@@ -294,6 +294,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batches", default="1,8", help="batch sizes; batches above 1 run once")
     parser.add_argument("--early-end", action="store_true", help="captions end early (see the docstring)")
     parser.add_argument("--variants", default="", help="comma-separated subset of variant names")
+    parser.add_argument("--chunk", type=int, default=CHUNK, help="images per task in the balanced layout")
     parser.add_argument(
         "--layouts", default="", help="extra layouts: single (one process, all cores, both models)"
     )
@@ -320,7 +321,7 @@ def main(argv: list[str] | None = None) -> None:
     variants = {
         "seed (1 thread)": lambda n: seed_one_thread(seed, n),
         "product": lambda n: pair.run(per_model_tasks(n, {})),
-        "balanced": lambda n: both.run(shared_tasks=balanced_tasks(n, {})),
+        "balanced": lambda n: both.run(shared_tasks=balanced_tasks(n, {}, args.chunk)),
         "former: plain generate": lambda n: pair.run(per_model_tasks(n, {"shared": False})),
         **{name: (lambda n, o=o: pair.run(per_model_tasks(n, o))) for name, o in APPROXIMATE.items()},
     }
