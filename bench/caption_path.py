@@ -27,6 +27,7 @@ settings), so random weights cost what real ones do. ``--early-end`` instead pas
 early, which checks beam search's finished-beam paths.
 
     python -m bench.caption_path [--reps 2] [--batches 1,8] [--early-end] [--name caption_path]
+        [--variants "product,balanced"] [--layouts single] [--chunk 4] [--malloc 64,128]
 """
 
 from __future__ import annotations
