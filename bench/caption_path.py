@@ -1,24 +1,33 @@
 """The local caption path with full-size random-weight BLIP-base and ViT-GPT2.
 
-Compares, at batch 1 and batch 8 (seconds of wall time per image, both models):
+Compares, at batch 1 and batch 8 (seconds of wall time per image, both models), each variant's
+token ids checked against the seed's, token by token:
 
-* seed:    per image, a processor call and ``generate`` for BLIP, then the same
-           for ViT-GPT2, one after the other in one process (all cores, fp32).
-* product: ``LocalCaptioner.caption(images)`` with the whole batch, BLIP and
-           ViT-GPT2 in two processes at once, as the two tasks run in two
-           Celery worker processes, with 1 torch thread per process (the 2
-           cores split between them, as the worker now sets them).
+* seed:      per image, a processor call and plain fp32 ``generate(max_length, num_beams=4)``
+             for BLIP, then the same for ViT-GPT2, in one process with every core.
+* product:   ``LocalCaptioner.token_ids(images)`` (beams share each image's cross-attention
+             keys and values), BLIP and ViT-GPT2 in two one-thread processes at once, as the two
+             source tasks run in two worker children.
+* balanced:  the same two one-thread processes, each holding both models, taking
+             (model, chunk of --chunk images, 4) tasks, longest first, whichever process is free.
+* one process, all cores: both models one after the other in one process with every core (as the
+             seed, with the shared keys and values): a layout for batch 1, where one image's
+             BLIP cannot be split between two processes.
+* former: plain generate: the product's layout without the shared keys and values (the product
+             before this change).
+* seed (1 thread): the seed's code with one torch thread, a reference that outside load on the
+             shared machine cannot make collapse (two OpenMP threads stall whenever another
+             process takes one of the cores; on a quiet machine the seed is ~1.2x faster than this).
+* approximate modes, opt-in settings, each in the product's layout: dynamic int8
+  (CAPTIONS_QUANTIZE=int8), 2 beams, greedy (CAPTIONS_NUM_BEAMS=2 / 1).
 
-and the product's former behaviour, for comparison: at batch 1, 2 threads
-per process (torch's default: every process takes every core); at batch 8,
-one ``generate`` call for all 8 images instead of chunks of
-``local.MAX_BATCH["cpu"]``, also with glibc's mmap threshold raised
-(MALLOC_MMAP_THRESHOLD_=256 MiB), which shows why chunks help.
+Decoding is fixed-length by default (min_length = max_length: BLIP 30, ViT-GPT2 16, the seed's
+settings), so random weights cost what real ones do. ``--early-end`` instead passes generate's
+``exponential_decay_length_penalty`` to every model (seed and product alike), so captions end
+early, which checks beam search's finished-beam paths.
 
-Decoding is fixed-length (min_length = max_length: BLIP 30, ViT-GPT2 16, 4
-beams, the seed's settings), so random weights cost what real ones do.
-
-    python -m bench.caption_path [--reps 2] [--batches 1,8]
+    python -m bench.caption_path [--reps 2] [--batches 1,8] [--early-end] [--name caption_path]
+        [--variants "product,balanced"] [--layouts single] [--chunk 4] [--malloc 64,128]
 """
 
 from __future__ import annotations
@@ -26,128 +35,211 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
+import re
 import time
+from multiprocessing.connection import wait
+from pathlib import Path
 
 from bench.common import PHOTO_NAMES, PHOTOS_DIR, load_average, machine, print_table, write_results
 
 KINDS = ("blip", "vit_gpt2")
 SETTINGS = {"blip": {"max_length": 30, "num_beams": 4}, "vit_gpt2": {"max_length": 16, "num_beams": 4}}
 CORES = os.cpu_count() or 1
-# Variants measured at one batch size only: what oversubscribed cores cost (slow, so at batch 1),
-# and what one generate() call for a whole batch of 8 costs, with and without the mmap setting.
-ONLY_AT_BATCH = {
-    "former: 2 threads/process": 1,
-    "former: one generate() call": 8,
-    "former: one call, mmap 256 MiB": 8,
+# generate's exponential_decay_length_penalty (start, factor): the end token's score grows after
+# `start` tokens, so the random models stop part-way (BLIP after ~10 tokens, ViT-GPT2 after ~7).
+EARLY_END = {"blip": (8, 1.3), "vit_gpt2": (4, 1.3)}
+# Padding ids: BLIP's [PAD]; ViT-GPT2 pads with its end token.
+PAD = (0, 50256)
+# Images per task in the balanced layout (--chunk).
+CHUNK = 4
+APPROXIMATE = {
+    "approx: int8": {"quantize": "int8"},
+    "approx: 2 beams": {"num_beams": 2},
+    "approx: greedy": {"num_beams": 1},
 }
-MMAP_THRESHOLD = 256 * 1024 * 1024
 # Quiet transformers' warnings and progress bars here and in the spawned processes.
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TQDM_DISABLE", "1")
 
 
-def photos(count: int) -> list:
+def photos(count: int, offset: int = 0) -> list:
     from PIL import Image
 
     images = []
-    for i in range(count):
+    for i in range(offset, offset + count):
         with Image.open(PHOTOS_DIR / PHOTO_NAMES[i % len(PHOTO_NAMES)]) as image:
             images.append(image.convert("RGB"))
     return images
+
+
+def early_end(kind: str):
+    """The product's decoding settings plus generate's own exponential EOS boost (``--early-end``)."""
+    from dataclasses import dataclass
+
+    from captions.backends.local import Generation
+
+    @dataclass(frozen=True)
+    class EarlyEnd(Generation):
+        def kwargs(self):
+            return {**super().kwargs(), "exponential_decay_length_penalty": EARLY_END[kind]}
+
+    return EarlyEnd
+
+
+def rss_mb(field: str) -> float:
+    text = Path("/proc/self/status").read_text()
+    return int(re.search(rf"^{field}:\s+(\d+) kB", text, re.M).group(1)) / 1024
 
 
 # The seed's way ---------------------------------------------------------------------------------
 
 
 class SeedCaptioner:
-    """One image at a time: processor, generate, decode; BLIP then ViT-GPT2."""
+    """One image at a time: processor, generate; BLIP then ViT-GPT2. Returns the ids."""
 
-    def __init__(self, folders: dict):
+    def __init__(self, folders: dict, fixed: bool):
         from transformers import (
-            AutoTokenizer,
             BlipForConditionalGeneration,
             BlipProcessor,
             VisionEncoderDecoderModel,
             ViTImageProcessor,
         )
 
+        self.fixed = fixed
         self.blip_processor = BlipProcessor.from_pretrained(folders["blip"])
         self.blip = BlipForConditionalGeneration.from_pretrained(folders["blip"]).eval()
         self.vit_processor = ViTImageProcessor.from_pretrained(folders["vit_gpt2"])
-        self.vit_tokenizer = AutoTokenizer.from_pretrained(folders["vit_gpt2"])
         self.vit = VisionEncoderDecoderModel.from_pretrained(folders["vit_gpt2"]).eval()
 
-    def caption(self, images: list) -> list[tuple[str, str]]:
-        out = []
+    def _kwargs(self, kind: str) -> dict:
+        settings = dict(SETTINGS[kind])
+        if self.fixed:
+            settings["min_length"] = settings["max_length"]
+        else:
+            settings["exponential_decay_length_penalty"] = EARLY_END[kind]
+        return settings
+
+    def token_ids(self, images: list) -> dict[str, list[list[int]]]:
+        out: dict[str, list[list[int]]] = {"blip": [], "vit_gpt2": []}
         for image in images:
             inputs = self.blip_processor(images=image, return_tensors="pt")
-            ids = self.blip.generate(**inputs, min_length=30, **SETTINGS["blip"])
-            assert ids.shape[1] == 30, ids.shape  # fixed length, as the comparison needs
-            blip = self.blip_processor.decode(ids[0], skip_special_tokens=True)
+            out["blip"] += self.blip.generate(**inputs, **self._kwargs("blip")).tolist()
             pixel_values = self.vit_processor(images=image, return_tensors="pt").pixel_values
-            ids = self.vit.generate(pixel_values, min_length=16, **SETTINGS["vit_gpt2"])
-            assert ids.shape[1] == 16, ids.shape
-            out.append((blip, self.vit_tokenizer.decode(ids[0], skip_special_tokens=True)))
+            out["vit_gpt2"] += self.vit.generate(pixel_values, **self._kwargs("vit_gpt2")).tolist()
         return out
 
 
-# The product's way: one process per model ---------------------------------------------------------
+# The product's way: worker-like processes --------------------------------------------------------
 
 
-def _serve(kind: str, folder: str, conn, barrier) -> None:
-    """A stand-in for a worker process: load once, then caption batches on request."""
+def _serve(kinds: list[str], folders: dict, fixed: bool, malloc: tuple, threads: int, conn) -> None:
+    """A stand-in for a worker child: ``threads`` torch threads, captioners loaded on first use."""
+    import dataclasses
+
+    from captions.backends.allocator import malloc_tune
+
+    malloc_tune(mmap_threshold_mb=malloc[0], trim_threshold_mb=malloc[1])  # before torch allocates
     import torch
 
     from captions.backends import local
 
-    settings = SETTINGS[kind]
-    captioner = local.load_captioner(
-        kind, model=folder, device="cpu", min_length=settings["max_length"], **settings
-    )
-    conn.send("ready")
-    default_batch = local.MAX_BATCH["cpu"]
+    torch.set_num_threads(threads)
+    loaded: dict = {}
+
+    def captioner(kind: str, quantize: str, shared: bool):
+        key = (kind, quantize, shared)
+        if key not in loaded:
+            settings = SETTINGS[kind]
+            loaded[key] = local.load_captioner(
+                kind,
+                model=str(folders[kind]),
+                device="cpu",
+                min_length=settings["max_length"] if fixed else None,
+                quantize=quantize,
+                share_cross_attention=shared,
+                **settings,
+            )
+            if not fixed:
+                loaded[key].generation = early_end(kind)(**vars(loaded[key].generation))
+        return loaded[key]
+
+    for kind in kinds:
+        captioner(kind, "none", True)
+    conn.send(("ready", rss_mb("VmRSS")))
     while (request := conn.recv()) is not None:
-        count, threads, max_batch = request
-        torch.set_num_threads(threads)
-        local.MAX_BATCH["cpu"] = max_batch or default_batch  # images per generate() call
-        images = photos(count)
-        barrier.wait()  # both models start together
-        started = time.perf_counter()
-        captioner.caption(images)
-        conn.send((started, time.perf_counter()))
+        if request == "memory":
+            conn.send({"rss_mb": rss_mb("VmRSS"), "peak_mb": rss_mb("VmHWM")})
+            continue
+        kind, offset, count, options = request
+        chosen = captioner(kind, options.get("quantize", "none"), options.get("shared", True))
+        beams = options.get("num_beams", SETTINGS[kind]["num_beams"])
+        original = chosen.generation
+        chosen.generation = dataclasses.replace(original, num_beams=beams)
+        images = photos(count, offset)
+        started, cpu = time.perf_counter(), time.process_time()
+        try:
+            ids = chosen.token_ids(images)
+        finally:
+            chosen.generation = original
+        conn.send((kind, offset, started, time.perf_counter(), ids, time.process_time() - cpu))
 
 
-class ProductPair:
-    """BLIP and ViT-GPT2 in two processes, captioning the same batch at once."""
+class Workers:
+    """Worker-like processes, one per entry of ``holds``: the models each loads at start."""
 
-    def __init__(self, folders: dict, env: dict[str, str] | None = None):
+    def __init__(self, folders: dict, holds: list[list[str]], fixed: bool, malloc=(0, 0), threads: int = 1):
         ctx = mp.get_context("spawn")
-        saved = dict(os.environ)
-        os.environ.update(env or {})  # spawned processes start with this environment
-        self.barrier = ctx.Barrier(2)
         self.conns, self.procs = [], []
-        for kind in KINDS:
+        for kinds in holds:
             parent, child = ctx.Pipe()
             proc = ctx.Process(
-                target=_serve, args=(kind, str(folders[kind]), child, self.barrier), daemon=True
+                target=_serve, args=(kinds, folders, fixed, malloc, threads, child), daemon=True
             )
             proc.start()
             self.conns.append(parent)
             self.procs.append(proc)
-        os.environ.clear()
-        os.environ.update(saved)
         for conn in self.conns:
-            assert conn.recv() == "ready"
+            assert conn.recv()[0] == "ready"
 
-    def caption(self, count: int, threads: int, max_batch: int | None = None) -> float:
-        """Wall seconds from the first model's start to the last model's end."""
+    def run(self, tasks_per_conn: list[list[tuple]] | None = None, shared_tasks: list[tuple] | None = None):
+        """Either fixed tasks per process, or one queue of tasks handed to whichever is free.
+        Returns (wall seconds, {kind: ids in image order}, {kind: seconds in that model},
+        CPU seconds of all processes)."""
+        results = []
+        if shared_tasks is not None:
+            queue = list(shared_tasks)
+            busy = {}
+            for conn in self.conns:
+                if queue:
+                    conn.send(queue.pop(0))
+                    busy[conn] = True
+            while busy:
+                for conn in wait(list(busy)):
+                    results.append(conn.recv())
+                    if queue:
+                        conn.send(queue.pop(0))
+                    else:
+                        del busy[conn]
+        else:
+            for conn, tasks in zip(self.conns, tasks_per_conn, strict=True):
+                for task in tasks:
+                    conn.send(task)
+            for conn, tasks in zip(self.conns, tasks_per_conn, strict=True):
+                results += [conn.recv() for _ in tasks]
+        wall = max(r[3] for r in results) - min(r[2] for r in results)
+        cpu = sum(r[5] for r in results)
+        ids: dict[str, list] = {kind: [] for kind in KINDS}
+        seconds: dict[str, float] = dict.fromkeys(KINDS, 0.0)
+        for kind, _offset, started, ended, chunk, _cpu in sorted(results, key=lambda r: (r[0], r[1])):
+            ids[kind] += chunk
+            seconds[kind] += ended - started
+        return wall, ids, seconds, cpu
+
+    def memory(self) -> list[dict]:
         for conn in self.conns:
-            conn.send((count, threads, max_batch))
-        spans = [conn.recv() for conn in self.conns]
-        # Each model's own seconds: how long the other process's core sat idle.
-        self.last_per_model = {kind: end - start for kind, (start, end) in zip(KINDS, spans, strict=True)}
-        return max(end for _, end in spans) - min(start for start, _ in spans)
+            conn.send("memory")
+        return [conn.recv() for conn in self.conns]
 
     def close(self) -> None:
         for conn in self.conns:
@@ -156,15 +248,66 @@ class ProductPair:
             proc.join(timeout=30)
 
 
+def per_model_tasks(count: int, options: dict) -> list[list[tuple]]:
+    return [[("blip", 0, count, options)], [("vit_gpt2", 0, count, options)]]
+
+
+def balanced_tasks(count: int, options: dict, chunk: int = CHUNK) -> list[tuple]:
+    """(model, chunk) tasks, BLIP's (the longer) first, so the last tasks to finish are short."""
+    tasks = [("blip", start, min(chunk, count - start), options) for start in range(0, count, chunk)]
+    tasks += [("vit_gpt2", start, min(chunk, count - start), options) for start in range(0, count, chunk)]
+    return tasks
+
+
 # The run -------------------------------------------------------------------------------------------
+
+
+def seed_one_thread(seed: SeedCaptioner, count: int):
+    import torch
+
+    torch.set_num_threads(1)
+    try:
+        started, cpu = time.perf_counter(), time.process_time()
+        ids = seed.token_ids(photos(count))
+        wall = time.perf_counter() - started
+        cpu = time.process_time() - cpu
+    finally:
+        torch.set_num_threads(CORES)
+    return wall, ids, {}, cpu
+
+
+def _differ(ids: dict, seed_ids: dict) -> int:
+    """Captions (model x image) whose tokens differ from the seed's. A batch pads its shorter
+    captions to its longest, the seed's one-image calls do not: trailing padding is ignored."""
+
+    def strip(tokens):
+        tokens = list(tokens)
+        while tokens and tokens[-1] in PAD:
+            tokens.pop()
+        return tokens
+
+    return sum(strip(a) != strip(b) for kind in KINDS for a, b in zip(ids[kind], seed_ids[kind], strict=True))
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reps", type=int, default=2, help="timed runs at batch 1 (after one warm-up)")
     parser.add_argument("--batches", default="1,8", help="batch sizes; batches above 1 run once")
+    parser.add_argument("--early-end", action="store_true", help="captions end early (see the docstring)")
+    parser.add_argument("--variants", default="", help="comma-separated subset of variant names")
+    parser.add_argument("--chunk", type=int, default=CHUNK, help="images per task in the balanced layout")
+    parser.add_argument(
+        "--layouts", default="", help="extra layouts: single (one process, all cores, both models)"
+    )
+    parser.add_argument(
+        "--malloc",
+        default="",
+        help="MMAP,TRIM MiB: add a 'product, malloc' variant whose processes set glibc's thresholds",
+    )
+    parser.add_argument("--name", default=None, help="results file (default caption_path[_early_end])")
     args = parser.parse_args(argv)
     batches = [int(b) for b in args.batches.split(",")]
+    fixed = not args.early_end
 
     import torch
 
@@ -173,92 +316,132 @@ def main(argv: list[str] | None = None) -> None:
     info = machine()
     folders = build_all()
     torch.set_num_threads(CORES)
-    seed = SeedCaptioner(folders)
-    product = ProductPair(folders)
-    # glibc maps blocks over its mmap threshold (at most 32 MiB by default) afresh for every
-    # allocation and unmaps them on free, so their pages fault in again each time; at batch 8 in one
-    # generate() call BLIP's beam search copies 57 MB tensors 24 times a step. A higher fixed
-    # threshold keeps them in the heap.
-    tuned = ProductPair(folders, env={"MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD)})
-    share = max(1, CORES // 2)
+    seed = SeedCaptioner(folders, fixed)
+    pair = Workers(folders, [["blip"], ["vit_gpt2"]], fixed)
+    both = Workers(folders, [list(KINDS), list(KINDS)], fixed)
     variants = {
-        "seed": lambda n: _timed(seed.caption, photos(n)),
-        "product": lambda n: product.caption(n, share),
-        "former: 2 threads/process": lambda n: product.caption(n, CORES),
-        "former: one generate() call": lambda n: product.caption(n, share, max_batch=n),
-        "former: one call, mmap 256 MiB": lambda n: tuned.caption(n, share, max_batch=n),
+        "seed (1 thread)": lambda n: seed_one_thread(seed, n),
+        "product": lambda n: pair.run(per_model_tasks(n, {})),
+        "balanced": lambda n: both.run(shared_tasks=balanced_tasks(n, {}, args.chunk)),
+        "former: plain generate": lambda n: pair.run(per_model_tasks(n, {"shared": False})),
+        **{name: (lambda n, o=o: pair.run(per_model_tasks(n, o))) for name, o in APPROXIMATE.items()},
     }
-    runs: dict[str, dict[int, list[float]]] = {name: {} for name in variants}
+    if args.variants:
+        keep = set(args.variants.split(","))
+        variants = {name: run for name, run in variants.items() if name in keep}
+    single = None
+    if "single" in args.layouts.split(","):
+        single = Workers(folders, [list(KINDS)], fixed, threads=CORES)
+        variants["one process, all cores"] = lambda n: single.run(
+            [[("blip", 0, n, {}), ("vit_gpt2", 0, n, {})]]
+        )
+    tuned = None
+    if args.malloc:
+        malloc = tuple(int(x) for x in args.malloc.split(","))
+        tuned = Workers(folders, [["blip"], ["vit_gpt2"]], fixed, malloc)
+        variants[f"product, malloc {malloc[0]}/{malloc[1]} MiB"] = lambda n: tuned.run(per_model_tasks(n, {}))
+    runs: dict[str, dict[int, list[float]]] = {name: {} for name in ["seed", *variants]}
     per_model: dict[str, dict[int, list[dict]]] = {name: {} for name in variants}
+    differ: dict[str, dict[int, int]] = {name: {} for name in variants}
+    cpu_s: dict[str, dict[int, list[float]]] = {name: {} for name in variants}
+    lengths: dict[int, dict] = {}
+    memory: dict[int, list] = {}
     loads = []
     try:
-        for run in variants.values():  # warm-up: first calls allocate and fill caches
+        seed.token_ids(photos(1))  # warm-up: first calls allocate and fill caches
+        for run in variants.values():
             run(1)
         for batch in batches:
             reps = args.reps if batch == 1 else 1
             for _ in range(reps):  # interleaved, so a burst of outside load hits every variant alike
+                loads.append(load_average())
+                started = time.perf_counter()
+                seed_ids = seed.token_ids(photos(batch))
+                runs["seed"].setdefault(batch, []).append(time.perf_counter() - started)
+                lengths[batch] = {k: sorted({len(t) for t in v}) for k, v in seed_ids.items()}
+                print(
+                    f"  {'seed':<24} batch {batch}: {runs['seed'][batch][-1]:7.2f} s  (load {loads[-1]:.1f})"
+                )
                 for name, run in variants.items():
-                    if name in ONLY_AT_BATCH and batch != ONLY_AT_BATCH[name]:
-                        continue
                     loads.append(load_average())
-                    seconds = run(batch)
-                    runs[name].setdefault(batch, []).append(seconds)
-                    models = ""
-                    if name != "seed":
-                        pair = tuned if "mmap" in name else product
-                        per_model[name].setdefault(batch, []).append(pair.last_per_model)
-                        models = ", ".join(f"{k} {v:.2f} s" for k, v in pair.last_per_model.items())
+                    wall, ids, seconds, cpu = run(batch)
+                    runs[name].setdefault(batch, []).append(wall)
+                    cpu_s[name].setdefault(batch, []).append(cpu)
+                    per_model[name].setdefault(batch, []).append(seconds)
+                    differ[name][batch] = max(differ[name].get(batch, 0), _differ(ids, seed_ids))
+                    models = ", ".join(f"{k} {v:.2f} s" for k, v in seconds.items())
                     print(
-                        f"  {name:<31} batch {batch}: {seconds:7.2f} s  {models}  (load {loads[-1]:.1f})",
+                        f"  {name:<24} batch {batch}: {wall:7.2f} s  {models}  cpu {cpu:.2f} s"
+                        f"  differ {differ[name][batch]}  (load {loads[-1]:.1f})",
                         flush=True,
                     )
+            memory[batch] = {
+                "product (one model each)": pair.memory(),
+                "balanced (both models)": both.memory(),
+            }
     finally:
-        product.close()
-        tuned.close()
+        for workers in (pair, both, tuned, single):
+            if workers is not None:
+                workers.close()
 
     rows, results = [], []
     for batch in batches:
         seed_per_image = min(runs["seed"][batch]) / batch
-        for name in (n for n in variants if batch in runs[n]):
-            best = min(runs[name][batch])
-            per_image = best / batch
+        reference = cpu_s.get("seed (1 thread)", {}).get(batch)
+        for name in (n for n in runs if batch in runs[n]):
+            per_image = min(runs[name][batch]) / batch
+            n_differ = differ.get(name, {}).get(batch, 0)
+            cpu = min(cpu_s[name][batch]) / batch if name in cpu_s else None
+            work = f"{min(reference) / batch / cpu:.2f}x" if reference and cpu else ""
             results.append(
                 {
                     "variant": name,
                     "batch": batch,
                     "runs_s": [round(s, 3) for s in runs[name][batch]],
                     "per_model_s": [
-                        {k: round(v, 3) for k, v in m.items()} for m in per_model[name].get(batch, [])
+                        {k: round(v, 3) for k, v in m.items()} for m in per_model.get(name, {}).get(batch, [])
                     ],
                     "best_s_per_image": round(per_image, 3),
                     "speedup_vs_seed": round(seed_per_image / per_image, 2),
+                    "ids_identical": n_differ == 0,
+                    "captions_differ": n_differ,
+                    "captions": batch * len(KINDS),
+                    "cpu_s_per_image": round(cpu, 3) if cpu else None,
+                    "cpu_ratio_vs_seed_1_thread": float(work[:-1]) if work else None,
                 }
             )
-            rows.append(
-                [name, batch, len(runs[name][batch]), per_image, f"{seed_per_image / per_image:.2f}x"]
-            )
+            same = "yes" if n_differ == 0 else f"no ({n_differ} of {batch * len(KINDS)} differ)"
+            rows.append([name, batch, per_image, f"{seed_per_image / per_image:.2f}x", cpu or "", work, same])
+    mode = "fixed length" if fixed else "early end"
     print_table(
-        "Caption path, BLIP-base + ViT-GPT2 (random weights, fixed length), seconds per image (best run)",
-        ["variant", "batch", "runs", "s/image", "vs seed"],
+        f"Caption path, BLIP-base + ViT-GPT2 (random weights, {mode}), seconds per image (best run)",
+        ["variant", "batch", "s/image", "vs seed", "cpu s/image", "cpu vs seed 1 thread", "ids identical"],
         rows,
     )
+    print(
+        "cpu s/image: CPU seconds of every process per image, which outside load barely changes;"
+        " for one-thread processes it is the wall time on a quiet machine"
+    )
+    print(f"\nseed caption lengths: {lengths}")
+    for batch, layouts in memory.items():
+        for layout, processes in layouts.items():
+            peaks = ", ".join(f"{p['peak_mb']:.0f}" for p in processes)
+            print(f"peak RSS after batch {batch}, {layout}: {peaks} MB")
     write_results(
-        "caption_path",
+        args.name or ("caption_path" if fixed else "caption_path_early_end"),
         {
             "machine": info,
             "torch": torch.__version__,
             "torch_threads_seed": CORES,
             "settings": SETTINGS,
+            "fixed_length": fixed,
+            "early_end": None if fixed else EARLY_END,
+            "seed_caption_lengths": lengths,
             "load_average_during": [round(x, 2) for x in loads],
+            "peak_rss_mb_after_batch": memory,
             "results": results,
         },
     )
-
-
-def _timed(fn, *args) -> float:
-    started = time.perf_counter()
-    fn(*args)
-    return time.perf_counter() - started
 
 
 if __name__ == "__main__":

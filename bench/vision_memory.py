@@ -16,8 +16,10 @@ must stay above).
     python -m bench.vision_memory --caption-chunk 1 --variants after --sources blip,vit_gpt2 \
         --no-all --name vision_memory_chunk1
 
-``--caption-chunk`` overrides how many images the local captioners pass to one ``generate`` call on a
-CPU (``captions.backends.local.MAX_BATCH``; 4 in the product), to see what beam search costs.
+``--no-share`` loads the captioners without shared cross-attention keys and values (plain
+``generate``, as before that change), for a before/after comparison. ``--caption-chunk``
+overrides how many images the local captioners pass to one ``generate`` call on a CPU
+(``captions.backends.local.MAX_BATCH``; 4 in the product), to see what beam search costs.
 """
 
 from __future__ import annotations
@@ -81,7 +83,10 @@ report = {"after_warm_mb": rss()}
 backends = {}
 for source in sources:
     if source in ("blip", "vit_gpt2"):
-        backends[source] = load_captioner(source, model=models[source], device="cpu")
+        backends[source] = load_captioner(
+            source, model=models[source], device="cpu",
+            share_cross_attention=os.environ.get("BENCH_SHARE", "1") == "1",
+        )
     elif source == "tagger":
         backends[source] = configured.tagger()
     else:
@@ -130,10 +135,17 @@ def make_photos(folder: Path, count: int, megapixels: float) -> list[str]:
 
 
 def run_child(
-    variant: str, sources: list[str], names: list[str], media: Path, models: dict, chunk: int | None
+    variant: str,
+    sources: list[str],
+    names: list[str],
+    media: Path,
+    models: dict,
+    chunk: int | None,
+    share: bool = True,
 ) -> dict:
     env = {
         "BENCH_CAPTION_CHUNK": str(chunk or ""),
+        "BENCH_SHARE": "1" if share else "0",
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "hashtagapp.settings",
         "DEBUG": "1",
@@ -165,6 +177,7 @@ def main() -> None:
     parser.add_argument("--sources", default=",".join(SOURCES), help="comma-separated; default: all four")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--caption-chunk", type=int, default=None)
+    parser.add_argument("--no-share", action="store_true", help="plain generate (no shared keys/values)")
     parser.add_argument("--no-all", action="store_true", help="skip the child that runs every source")
     parser.add_argument("--name", default="vision_memory", help="results file name")
     args = parser.parse_args()
@@ -179,6 +192,7 @@ def main() -> None:
         "photos": args.photos,
         "megapixels": args.megapixels,
         "caption_chunk": args.caption_chunk,
+        "shared_cross_attention": not args.no_share,
         "runs": [],
     }
     with tempfile.TemporaryDirectory(prefix="vision-memory-") as tmp:
@@ -194,7 +208,9 @@ def main() -> None:
         plans = [[s] for s in sources] + ([] if args.no_all else [list(sources)])
         for plan in plans:
             for variant in variants:  # Interleaved: outside load hits both alike.
-                report = run_child(variant, plan, names, media, models, args.caption_chunk)
+                report = run_child(
+                    variant, plan, names, media, models, args.caption_chunk, share=not args.no_share
+                )
                 run = {
                     "variant": variant,
                     "sources": "+".join(plan),

@@ -96,10 +96,23 @@ def _share_cores_between_children(sender=None, **kwargs) -> None:
     """
     if "vision" in (app.amqp.queues.consume_from or {}):
         os.environ["HASHTAGAPP_WARM_VISION"] = "1"  # Read by each child, below.
+        _tune_malloc()
     concurrency = getattr(sender, "concurrency", None)
     if "OMP_NUM_THREADS" in os.environ or not isinstance(concurrency, int) or concurrency < 1:
         return
     os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // concurrency))
+
+
+def _tune_malloc() -> None:
+    """In the vision worker's main process, before any model allocates: children inherit it."""
+    from django.conf import settings
+
+    from captions.backends.allocator import malloc_tune
+
+    malloc_tune(
+        mmap_threshold_mb=settings.VISION_MALLOC_MMAP_THRESHOLD_MB,
+        trim_threshold_mb=settings.VISION_MALLOC_TRIM_THRESHOLD_MB,
+    )
 
 
 @task_received.connect

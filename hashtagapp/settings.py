@@ -276,7 +276,29 @@ CAPTIONS_MODEL_CACHE_DIR = env.str("CAPTIONS_MODEL_CACHE_DIR", default=None)
 CAPTIONS_DEVICE = env.str("CAPTIONS_DEVICE", default="auto")
 CAPTIONS_BLIP_MAX_LENGTH = env.int("CAPTIONS_BLIP_MAX_LENGTH", default=30)
 CAPTIONS_VIT_GPT2_MAX_LENGTH = env.int("CAPTIONS_VIT_GPT2_MAX_LENGTH", default=16)
-CAPTIONS_NUM_BEAMS = env.int("CAPTIONS_NUM_BEAMS", default=4)
+CAPTIONS_NUM_BEAMS = env.int("CAPTIONS_NUM_BEAMS", default=4)  # 2 or 1 (greedy): faster, other words
+# Local captioners' numerics (docs/benchmarks.md, section 1). "auto": float16 on CUDA, float32 on a CPU.
+CAPTIONS_DTYPE = env.str("CAPTIONS_DTYPE", default="auto")  # auto | float32 | float16 | bfloat16
+# The beams of one image share its cross-attention keys and values: exact, less CPU and memory.
+CAPTIONS_SHARE_CROSS_ATTENTION = env.bool("CAPTIONS_SHARE_CROSS_ATTENTION", default=True)
+# "int8": dynamic int8 linear layers on a CPU; faster, but most captions change. Off by default.
+CAPTIONS_QUANTIZE = env.str("CAPTIONS_QUANTIZE", default="none")  # none | int8
+# A worker child keeps one local caption model at a time: a child's memory is bounded by the larger
+# model (docs/operations.md, Memory); switching models costs a reload (~0.6 s from a warm disk cache).
+CAPTIONS_ONE_MODEL_PER_CHILD = env.bool("CAPTIONS_ONE_MODEL_PER_CHILD", default=True)
+# Images per generate() call (0: 4 on a CPU, 16 on a GPU). 1 keeps a CPU caption child under 1.5 GB
+# (docs/benchmarks.md, section 4) at the price of speed at batch sizes above 1.
+CAPTIONS_MAX_BATCH = env.int("CAPTIONS_MAX_BATCH", default=0)
+if CAPTIONS_MAX_BATCH < 0:
+    raise ImproperlyConfigured(f"CAPTIONS_MAX_BATCH must be 0 or more, not {CAPTIONS_MAX_BATCH}.")
+for _var, _choices in (
+    ("CAPTIONS_DTYPE", "auto float32 float16 bfloat16"),
+    ("CAPTIONS_QUANTIZE", "none int8"),
+):
+    if globals()[_var] not in _choices.split():
+        raise ImproperlyConfigured(
+            f"{_var} must be one of {', '.join(_choices.split())}, not {globals()[_var]!r}."
+        )
 CAPTIONS_TAGGER_TOP_K = env.int("CAPTIONS_TAGGER_TOP_K", default=5)
 # Broad tags sum many fine classes ("dog" has 118): drop the faint ones.
 CAPTIONS_TAGGER_MIN_SCORE = env.float("CAPTIONS_TAGGER_MIN_SCORE", default=0.05)
@@ -483,6 +505,10 @@ VISION_MAX_SIDE = env.int("VISION_MAX_SIDE", default=768)
 # A worker child whose peak memory has passed this is replaced after its task (0: never). Above the
 # ~2.9 GB a child holding both caption models peaks at (docs/benchmarks.md), so only a leak or a
 # spike recycles one; lower it to trade model reloads for memory.
+# glibc malloc in vision workers (MiB, 0: glibc's own): large blocks stay in the heap instead of
+# being mapped and unmapped at every decoding step (captions.backends.allocator).
+VISION_MALLOC_MMAP_THRESHOLD_MB = env.int("VISION_MALLOC_MMAP_THRESHOLD_MB", default=64)
+VISION_MALLOC_TRIM_THRESHOLD_MB = env.int("VISION_MALLOC_TRIM_THRESHOLD_MB", default=128)
 CELERY_WORKER_MAX_MEMORY_PER_CHILD_MB = env.int("CELERY_WORKER_MAX_MEMORY_PER_CHILD_MB", default=3584)
 # Signed media URLs for browsers: an S3 endpoint reachable from outside when the app's own
 # (AWS_S3_ENDPOINT_URL) is an internal name, e.g. http://minio:9000 inside compose.

@@ -73,3 +73,24 @@ def test_warming_loads_the_tagger_the_people_detector_and_the_nsfw_scorer(settin
 
     settings.NSFW_ENABLED = True
     assert vision_warm() == ["tagger", "people", "nsfw"]
+
+
+def test_a_vision_worker_sets_the_allocator_thresholds_before_its_children_start(monkeypatch, settings):
+    from captions.backends import allocator
+
+    calls = []
+    monkeypatch.setattr(allocator, "malloc_tune", lambda **kwargs: calls.append(kwargs) or True)
+    monkeypatch.setattr(app.amqp.queues, "_consume_from", {"vision": object()})
+    settings.VISION_MALLOC_MMAP_THRESHOLD_MB, settings.VISION_MALLOC_TRIM_THRESHOLD_MB = 48, 96
+    celery_module._share_cores_between_children(sender=SimpleNamespace(concurrency=2))
+    assert calls == [{"mmap_threshold_mb": 48, "trim_threshold_mb": 96}]
+
+
+def test_an_llm_only_worker_keeps_the_allocator_as_it_is(monkeypatch):
+    from captions.backends import allocator
+
+    calls = []
+    monkeypatch.setattr(allocator, "malloc_tune", lambda **kwargs: calls.append(kwargs) or True)
+    monkeypatch.setattr(app.amqp.queues, "_consume_from", {"llm": object()})
+    celery_module._share_cores_between_children(sender=SimpleNamespace(concurrency=2))
+    assert calls == []

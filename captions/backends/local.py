@@ -8,13 +8,14 @@ batch.
 
 from __future__ import annotations
 
-import functools
+import gc
 import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from captions.backends import shared_cross_attention
 from captions.backends.base import BackendError, Captioner
 from captions.backends.torch_device import resolve_device
 
@@ -31,21 +32,44 @@ MODEL_SETTINGS = {"blip": "CAPTIONS_BLIP_MODEL", "vit_gpt2": "CAPTIONS_VIT_GPT2_
 # Files a transformers checkpoint does not need in PyTorch (TF, Flax, ONNX, Rust exports).
 _FOREIGN_WEIGHTS = ["*.h5", "*.msgpack", "*.onnx", "*.ot", "*.tflite", "onnx/*", "tf_*", "flax_*", "rust_*"]
 _HUB_ID = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
-# Images per generate() call. Beam search copies BLIP's unchanging cross-attention cache at every
-# step; past about 4 images on a CPU each copy is large enough for glibc to hand out fresh mmap'd
-# memory every time, and each image gets slower (docs/benchmarks.md: batch 8 in chunks of 4 is
-# 1.3-1.6x faster per image than batch 8 in one call).
+# Images per generate() call. On a CPU chunks of 4 bound a task's working memory whatever the batch
+# (docs/benchmarks.md, sections 1 and 4); a GPU takes larger batches.
 MAX_BATCH = {"cpu": 4}
 MAX_BATCH_DEFAULT = 16
+DTYPES = ("auto", "float32", "float16", "bfloat16")
+QUANTIZE = ("none", "int8")
+
+
+@dataclass(frozen=True)
+class Numerics:
+    """How the weights are held and how beam search is run.
+
+    ``dtype`` "auto" is float16 on CUDA and float32 elsewhere. ``share_cross_attention`` lets the
+    beams of one image share its cross-attention keys and values (exact: the same token ids as plain
+    ``generate``). ``quantize`` "int8" is dynamic int8 for the CPU's linear layers: faster, but
+    the words change (an approximate mode, off by default)."""
+
+    dtype: str = "auto"
+    share_cross_attention: bool = True
+    quantize: str = "none"
+
+    def torch_dtype(self, device: str):
+        import torch
+
+        if self.dtype == "auto":
+            return torch.float16 if device.startswith("cuda") else torch.float32
+        return getattr(torch, self.dtype)
 
 
 @dataclass(frozen=True)
 class Generation:
-    """Decoding settings. ``min_length`` lets a benchmark fix the caption length."""
+    """Decoding settings. ``min_length`` lets a benchmark fix the caption length. ``max_batch``:
+    images per ``generate`` call (0: ``MAX_BATCH`` for the device); fewer bound a task's memory."""
 
     max_length: int
     num_beams: int
     min_length: int | None = None
+    max_batch: int = 0
 
     def kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"max_length": self.max_length, "num_beams": self.num_beams}
@@ -100,6 +124,11 @@ class LocalCaptioner:
         self._lock = threading.Lock()
 
     def caption(self, images: list[Image.Image]) -> list[str]:
+        texts = self._tokenizer.batch_decode(self.token_ids(images), skip_special_tokens=True)
+        return [text.strip() for text in texts]
+
+    def token_ids(self, images: list[Image.Image]) -> list[list[int]]:
+        """Each image's generated token ids, as ``generate`` returns them (padding included)."""
         import torch
 
         if not images:
@@ -110,9 +139,10 @@ class LocalCaptioner:
         except (OSError, ValueError, TypeError) as exc:
             raise BackendError(f"could not read the image: {exc}") from exc
         pixel_values = pixel_values.to(self.device, self._dtype)
-        step = MAX_BATCH.get(str(self.device), MAX_BATCH_DEFAULT)
-        texts: list[str] = []
-        with self._lock, torch.inference_mode():
+        step = self.generation.max_batch or MAX_BATCH.get(str(self.device), MAX_BATCH_DEFAULT)
+        ids: list[list[int]] = []
+        beams = self.generation.num_beams
+        with self._lock, torch.inference_mode(), shared_cross_attention.sharing(self._model, beams):
             for start in range(0, len(pixel_values), step):
                 try:
                     output = self._model.generate(
@@ -124,8 +154,8 @@ class LocalCaptioner:
                     raise BackendError(message, retryable=True) from exc
                 except (RuntimeError, ValueError) as exc:
                     raise BackendError(f"{self.kind} could not caption the image: {exc}") from exc
-                texts += self._tokenizer.batch_decode(output, skip_special_tokens=True)
-        return [text.strip() for text in texts]
+                ids += output.tolist()
+        return ids
 
 
 def _load_parts(kind: str, folder: Path, dtype):
@@ -144,15 +174,12 @@ def _load_parts(kind: str, folder: Path, dtype):
     return model, image_processor, tokenizer
 
 
-@functools.lru_cache(maxsize=8)
-def _load_cached(
-    kind: str, model: str, cache_dir: str | None, device: str, generation: Generation
+def _load(
+    kind: str, model: str, cache_dir: str | None, device: str, generation: Generation, numerics: Numerics
 ) -> LocalCaptioner:
-    import torch
-
     folder = resolve_model_dir(kind, model, cache_dir=cache_dir)
-    # Half precision halves memory and time on a GPU; CPUs and mps stay in fp32.
-    dtype = torch.float16 if device.startswith("cuda") else torch.float32
+    # Half precision halves memory and time on a GPU; CPUs and mps stay in fp32 ("auto").
+    dtype = numerics.torch_dtype(device)
     try:
         parts = _load_parts(kind, folder, dtype)
     except OSError as exc:
@@ -162,6 +189,10 @@ def _load_cached(
         raise BackendError(f"could not load {model}: {exc}") from exc
     loaded, image_processor, tokenizer = parts
     loaded = loaded.to(device).eval()
+    if numerics.quantize == "int8":
+        loaded = _quantize_int8(loaded)
+    if numerics.share_cross_attention:
+        shared_cross_attention.install(loaded)
     return LocalCaptioner(
         kind=kind,
         model_name=model,
@@ -173,7 +204,15 @@ def _load_cached(
     )
 
 
+def _quantize_int8(model):
+    """Dynamic int8 weights for the linear layers (CPU only): faster, approximate."""
+    import torch
+
+    return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
 _load_lock = threading.Lock()
+_loaded: dict[tuple, LocalCaptioner] = {}
 
 
 def load_captioner(
@@ -185,6 +224,11 @@ def load_captioner(
     max_length: int | None = None,
     num_beams: int | None = None,
     min_length: int | None = None,
+    dtype: str = "auto",
+    share_cross_attention: bool = True,
+    quantize: str = "none",
+    keep_others: bool = True,
+    max_batch: int = 0,
 ) -> Captioner:
     """The process-wide captioner for ``kind`` ("blip" or "vit_gpt2").
 
@@ -192,27 +236,43 @@ def load_captioner(
     folder; it defaults to the kind's standard checkpoint. Generation settings
     left as None take the kind's defaults. The same arguments return the same
     loaded model; a failed load is not cached, so it is retried on the next
-    call (after ``download_models``, say). Raises BackendError.
+    call (after ``download_models``, say). ``dtype``, ``share_cross_attention`` and
+    ``quantize`` are ``Numerics``. With ``keep_others`` False, loading a model first drops the
+    others this process holds, so a worker child holds one caption model at a time (memory
+    bounded by the larger model; a switch costs a reload, ~0.6 s from a warm disk cache).
+    Raises BackendError.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown captioner kind {kind!r}; expected one of {', '.join(KINDS)}")
+    if max_batch < 0:
+        raise ValueError(f"max_batch must be 0 (the device's default) or more, not {max_batch}")
+    if dtype not in DTYPES:
+        raise ValueError(f"unknown dtype {dtype!r}; expected one of {', '.join(DTYPES)}")
+    if quantize not in QUANTIZE:
+        raise ValueError(f"unknown quantization {quantize!r}; expected one of {', '.join(QUANTIZE)}")
+    numerics = Numerics(dtype=dtype, share_cross_attention=share_cross_attention, quantize=quantize)
     defaults = DEFAULT_GENERATION[kind]
     generation = Generation(
         max_length=max_length if max_length is not None else defaults.max_length,
         num_beams=num_beams if num_beams is not None else defaults.num_beams,
         min_length=min_length,
+        max_batch=max_batch,
     )
+    key = (kind, model or DEFAULT_MODELS[kind], cache_dir, resolve_device(device), generation, numerics)
     # The lock keeps two threads from loading the same weights twice at once.
     with _load_lock:
-        return _load_cached(
-            kind, model or DEFAULT_MODELS[kind], cache_dir, resolve_device(device), generation
-        )
+        if key not in _loaded:
+            if not keep_others and _loaded:
+                _loaded.clear()
+                gc.collect()  # Before the next model's weights come in.
+            _loaded[key] = _load(*key)
+        return _loaded[key]
 
 
 def clear_cache() -> None:
     """Forget loaded models (tests, or freeing memory)."""
     with _load_lock:
-        _load_cached.cache_clear()
+        _loaded.clear()
 
 
 def download_models(*, models: list[str], cache_dir: str | None = None) -> list[Path]:

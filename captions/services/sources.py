@@ -55,6 +55,11 @@ def captioner_for(source: str) -> Captioner:
         device=settings.CAPTIONS_DEVICE,
         max_length=getattr(settings, length_setting),
         num_beams=settings.CAPTIONS_NUM_BEAMS,
+        dtype=settings.CAPTIONS_DTYPE,
+        share_cross_attention=settings.CAPTIONS_SHARE_CROSS_ATTENTION,
+        quantize=settings.CAPTIONS_QUANTIZE,
+        keep_others=not settings.CAPTIONS_ONE_MODEL_PER_CHILD,
+        max_batch=settings.CAPTIONS_MAX_BATCH,
     )
 
 

@@ -143,3 +143,42 @@ def test_large_batches_go_to_generate_in_chunks_of_four_on_cpu(kind, model_dirs,
     monkeypatch.setattr(captioner._model, "generate", counting_generate)
     assert captioner.caption(images) == one_by_one
     assert sizes == [4, 2]
+
+
+def test_one_model_per_process_drops_the_other_model(model_dirs):
+    blip = load_captioner("blip", model=model_dirs["blip"], keep_others=False)
+    vit = load_captioner("vit_gpt2", model=model_dirs["vit_gpt2"], keep_others=False)
+
+    assert load_captioner("vit_gpt2", model=model_dirs["vit_gpt2"], keep_others=False) is vit
+    assert load_captioner("blip", model=model_dirs["blip"], keep_others=False) is not blip
+
+
+def test_by_default_both_models_stay_loaded(model_dirs):
+    blip = load_captioner("blip", model=model_dirs["blip"])
+    load_captioner("vit_gpt2", model=model_dirs["vit_gpt2"])
+
+    assert load_captioner("blip", model=model_dirs["blip"]) is blip
+
+
+@pytest.mark.parametrize(("argument", "value"), [("dtype", "float8"), ("quantize", "int4")])
+def test_unknown_numerics_are_refused_with_the_choices(argument, value, model_dirs):
+    with pytest.raises(ValueError, match="expected one of"):
+        load_captioner("blip", model=model_dirs["blip"], **{argument: value})
+
+
+@pytest.mark.parametrize(("max_batch", "calls"), [(0, 1), (1, 3), (2, 2)])
+def test_max_batch_sets_the_images_per_generate_call(max_batch, calls, model_dirs, photo, monkeypatch):
+    captioner = load_captioner("blip", model=model_dirs["blip"], max_length=5, max_batch=max_batch)
+    seen = []
+    generate = captioner._model.generate
+    monkeypatch.setattr(captioner._model, "generate", lambda **kwargs: seen.append(1) or generate(**kwargs))
+
+    captions = captioner.caption([photo("cat"), photo("coffee"), photo("rocket")])
+
+    assert len(captions) == 3
+    assert len(seen) == calls
+
+
+def test_a_negative_max_batch_is_refused(model_dirs):
+    with pytest.raises(ValueError, match="max_batch"):
+        load_captioner("blip", model=model_dirs["blip"], max_batch=-1)
