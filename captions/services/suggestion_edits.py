@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from captions import platforms
+from captions import hashtags, platforms
 from captions.backends.base import Suggestion as SuggestionData
 from captions.models import Suggestion
 from captions.post_length import post_length
@@ -33,14 +33,14 @@ def suggestion_edit_check(*, platform: str, caption: str, hashtags_text: str) ->
         raise SuggestionEditRejected("The caption is empty: write a caption or keep the one there was.")
     tags: list[str] = []
     for raw in hashtags_text.split():
-        tag = platforms.clean_hashtag(raw)
+        tag = hashtags.clean_hashtag(raw)
         if tag is None:
             raise SuggestionEditRejected(
                 f"“{raw[:50]}” is not a hashtag: use letters, digits or _ after the #, at most "
-                f"{platforms.MAX_HASHTAG_CHARS} characters."
+                f"{hashtags.MAX_HASHTAG_CHARS} characters."
             )
         tags.append(tag)
-    tags = list(platforms.dedupe_hashtags([*tags, *from_caption]))
+    tags = list(hashtags.dedupe_hashtags([*tags, *from_caption]))
     is_banned = banned_hashtag_matcher()
     for tag in tags:
         if is_banned(tag):
