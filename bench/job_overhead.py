@@ -5,12 +5,12 @@ in this process, real ``celery worker`` processes (tests/integration/worker.py)
 on Redis (db 14) and PostgreSQL (a throwaway database, ``bench_hashtagapp``),
 the hosted captioners (``hf``) against the fake Hugging Face endpoint and the
 LLM against the fake OpenAI server, both standalone processes with fixed
-latencies. The object tagger and the NSFW scorer run for real.
+latencies. The object tagger, the people detector and the NSFW scorer run for real.
 
 Per job:
 
     end-to-end    = generation.finished_at - generation.created_at
-    critical path = max(caption latency, tagger seconds, NSFW seconds) + LLM latency
+    critical path = max(caption latency, tagger, people and NSFW seconds) + LLM latency
     overhead      = end-to-end - critical path
 
 (the two caption calls and the CPU sources run at once; the tagger's and
@@ -159,7 +159,7 @@ def measure(ids: list[int], caption_latency: float, llm_latency: float) -> list[
     out = []
     for g in Generation.objects.filter(pk__in=ids).prefetch_related("model_captions"):
         rows = {r.source: r for r in g.model_captions.all()}
-        cpu = [rows[s].seconds or 0.0 for s in ("tagger", "nsfw") if s in rows]
+        cpu = [rows[s].seconds or 0.0 for s in ("tagger", "people", "nsfw") if s in rows]
         critical = max(caption_latency, *cpu) + llm_latency
         end_to_end = (g.finished_at - g.created_at).total_seconds()
         last_row = max(r.created_at for r in rows.values())
