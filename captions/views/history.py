@@ -12,6 +12,7 @@ from captions.selectors import favourites_for_user, photos_for_user
 from captions.services.history_export import history_csv, history_json
 
 PAGE_SIZE = 20
+EXPORT_FORMATS = {"csv": (history_csv, "text/csv"), "json": (history_json, "application/json")}
 
 
 @login_required
@@ -22,7 +23,7 @@ def favourite_list(request):
 
 
 def history_filters(request) -> dict:
-    """History's filters from the query string, as the History page reads them."""
+    """History's filters from the query string: the History page and its download read them alike."""
     status = request.GET.get("status", "")
     return {
         "query": request.GET.get("q", "")[:200],
@@ -36,13 +37,8 @@ def history_filters(request) -> dict:
 def history_export(request, fmt: str):
     filters = history_filters(request)
     photos = photos_for_user(user=request.user, **filters)
-    if fmt == "csv":
-        body, content_type = history_csv(photos=photos, favourites_only=filters["favourites"]), "text/csv"
-    else:
-        body, content_type = (
-            history_json(photos=photos, favourites_only=filters["favourites"]),
-            "application/json",
-        )
+    write, content_type = EXPORT_FORMATS[fmt]
+    body = write(photos=photos, favourites_only=filters["favourites"])
     response = StreamingHttpResponse(body, content_type=f"{content_type}; charset=utf-8")
     name = f"captions-{timezone.localdate():%Y-%m-%d}.{fmt}"
     response["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -30,6 +30,7 @@ from captions.services.generations import (
 )
 from captions.services.photos import UploadNotSaved, photo_delete, photo_upload_and_start
 from captions.services.quota import quota_batch_refusal, quota_status
+from captions.views.history import history_filters
 
 PAGE_SIZE = 12
 # History polls its unfinished tiles in one request; a page never shows more than this.
@@ -56,12 +57,8 @@ def _errors_text(form) -> str:
 @login_required
 @require_GET
 def photo_list(request):
-    query = request.GET.get("q", "")[:200]
-    status = request.GET.get("status", "")
-    if status not in Generation.Status.values:
-        status = ""
-    favourites = request.GET.get("favourites") == "1"
-    photos = photos_for_user(user=request.user, query=query, status=status, favourites=favourites)
+    filters = history_filters(request)
+    photos = photos_for_user(user=request.user, **filters)
     page = Paginator(photos, PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
     return render(
@@ -69,9 +66,7 @@ def photo_list(request):
         "captions/photo_list.html",
         {
             "page": page,
-            "query": query,
-            "status": status,
-            "favourites": favourites,
+            **filters,
             # "Done" finds the jobs that wrote their posts with a caption model missing too.
             "statuses": [c for c in Generation.Status.choices if c[0] != Generation.Status.PARTIAL],
             "pending": photos_pending(page.object_list),

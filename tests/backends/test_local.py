@@ -4,21 +4,11 @@ import pytest
 from PIL import Image
 
 from captions.backends.base import BackendError
-from captions.backends.local import clear_cache, load_captioner
+from captions.backends.local import load_captioner
 from captions.backends.torch_device import resolve_device
 from tests.tiny_models import build_tiny_blip
 
-
-@pytest.fixture(autouse=True)
-def _fresh_loader():
-    clear_cache()
-    yield
-    clear_cache()
-
-
-@pytest.fixture
-def model_dirs(tiny_blip_dir, tiny_vit_gpt2_dir):
-    return {"blip": str(tiny_blip_dir), "vit_gpt2": str(tiny_vit_gpt2_dir)}
+pytestmark = pytest.mark.usefixtures("fresh_loader")
 
 
 @pytest.mark.parametrize("kind", ["blip", "vit_gpt2"])

@@ -13,19 +13,9 @@ import torch
 from PIL import Image
 
 from captions.backends import shared_cross_attention
-from captions.backends.local import clear_cache, load_captioner
+from captions.backends.local import load_captioner
 
-
-@pytest.fixture(autouse=True)
-def _fresh_loader():
-    clear_cache()
-    yield
-    clear_cache()
-
-
-@pytest.fixture
-def model_dirs(tiny_blip_dir, tiny_vit_gpt2_dir):
-    return {"blip": str(tiny_blip_dir), "vit_gpt2": str(tiny_vit_gpt2_dir)}
+pytestmark = pytest.mark.usefixtures("fresh_loader")
 
 
 # A bias on the end-of-caption token's logit that makes the tiny models stop after a few tokens.

@@ -65,6 +65,10 @@ def bare_env(home: Path, **extra: str) -> dict[str, str]:
     return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), **extra}
 
 
+def run_in(checkout: Path, argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, cwd=checkout, env=env, capture_output=True, text=True, timeout=300)
+
+
 # manage.py lines in the README's code blocks that this test does not run, and why.
 NOT_RUN_HERE = {
     "docker compose": "runs inside the web container; scripts/docker-smoke covers it on a Docker host",
@@ -96,14 +100,7 @@ def test_every_readme_command_works_as_printed_after_the_set_up_step(tmp_path):
     home.mkdir()
 
     with FakeHub() as hub:
-        setup = subprocess.run(
-            ["scripts/run", "--setup-only"],
-            cwd=checkout,
-            env=bare_env(home, HF_ENDPOINT=hub.url),
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        setup = run_in(checkout, ["scripts/run", "--setup-only"], bare_env(home, HF_ENDPOINT=hub.url))
         assert setup.returncode == 0, setup.stdout + setup.stderr
         env_file = (checkout / ".env").read_text()
         assert "DEBUG=1" in env_file
@@ -113,14 +110,7 @@ def test_every_readme_command_works_as_printed_after_the_set_up_step(tmp_path):
         assert "Salesforce/blip-image-captioning-base: ready in" in setup.stdout
         assert "nlpconnect/vit-gpt2-image-captioning: ready in" in setup.stdout
 
-        again = subprocess.run(
-            ["scripts/run", "--setup-only"],
-            cwd=checkout,
-            env=bare_env(home, HF_ENDPOINT=hub.url),
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        again = run_in(checkout, ["scripts/run", "--setup-only"], bare_env(home, HF_ENDPOINT=hub.url))
         assert again.returncode == 0, again.stdout + again.stderr
         assert (checkout / ".env").read_text() == env_file  # never overwritten
         assert "Salesforce/blip-image-captioning-base: already in" in again.stdout
@@ -129,12 +119,5 @@ def test_every_readme_command_works_as_printed_after_the_set_up_step(tmp_path):
             argv = shlex.split(command)
             name = argv[2]
             extra = EXTRA_ENV.get(name, lambda hub: {})(hub)
-            done = subprocess.run(
-                argv + EXTRA_ARGS.get(name, []),
-                cwd=checkout,
-                env=bare_env(home, **extra),
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
+            done = run_in(checkout, argv + EXTRA_ARGS.get(name, []), bare_env(home, **extra))
             assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
