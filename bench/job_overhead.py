@@ -176,6 +176,13 @@ def measure(ids: list[int], caption_latency: float, llm_latency: float) -> list[
                 "last_source_start": max(starts),
                 "llm_hop": (g.finished_at - last_row).total_seconds() - refine,
                 "sources": {s: round(r.seconds or 0, 3) for s, r in rows.items()},
+                # Per source, seconds after the job was created: when its step began (row time less
+                # its own seconds) and when its row was written.
+                "source_began": {
+                    s: round((r.created_at - g.created_at).total_seconds() - (r.seconds or 0), 3)
+                    for s, r in rows.items()
+                },
+                "source_ended": {s: round((r.created_at - g.created_at).total_seconds(), 3) for s, r in rows.items()},
             }
         )
     return out

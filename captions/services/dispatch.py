@@ -24,11 +24,18 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from captions.models import Dispatch, Generation
+from captions.models import Dispatch, Generation, Source
 
 logger = logging.getLogger(__name__)
 
 REFINE = Dispatch.REFINE
+
+# The order a job's steps go out in: the longest first. A worker usually has fewer slots than a
+# job has steps (the compose vision worker: 3 for 5 sources), so the steps sent first start first;
+# with the caption models in front, the quick sources run beside them in the slot that is left
+# instead of holding a caption model back (which cost one at a time 0.15 s a job:
+# docs/benchmarks.md, section 2).
+SEND_ORDER = (Source.BLIP, Source.VIT_GPT2, Source.PEOPLE, Source.TAGGER, Source.NSFW, REFINE)
 
 
 def _claim_until():
@@ -79,7 +86,7 @@ def _send(rows: list[tuple[int, str, int, str]], *, resend: bool = False) -> int
     for pk, stage, generation_id, message_id in rows:
         by_stage[stage].append((pk, generation_id, message_id))
     sent = 0
-    for stage, items in by_stage.items():
+    for stage, items in sorted(by_stage.items(), key=lambda pair: _send_rank(pair[0])):
         items.sort(key=lambda item: item[1])
         size = 1 if stage == REFINE else max(1, settings.DISPATCH_BATCH_SIZE)
         for start in range(0, len(items), size):
@@ -88,6 +95,10 @@ def _send(rows: list[tuple[int, str, int, str]], *, resend: bool = False) -> int
             except _BrokerDown:
                 return sent
     return sent
+
+
+def _send_rank(stage: str) -> int:
+    return SEND_ORDER.index(stage) if stage in SEND_ORDER else len(SEND_ORDER)
 
 
 class _BrokerDown(Exception):

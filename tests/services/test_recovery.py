@@ -72,6 +72,16 @@ def test_a_new_job_sends_each_source_once_for_the_whole_upload(
 
 
 @pytest.mark.django_db
+def test_the_caption_models_go_out_first_so_quick_sources_never_hold_them_back(
+    alice, published, settings, django_capture_on_commit_callbacks
+):
+    # A worker with fewer slots than a job has steps starts the steps in the order they were sent.
+    settings.NSFW_ENABLED = True
+    started(alice, 2, execute=django_capture_on_commit_callbacks)
+    assert [stage for stage, _ in published] == ["blip", "vit_gpt2", "people", "tagger", "nsfw"]
+
+
+@pytest.mark.django_db
 def test_with_the_broker_down_the_upload_is_accepted_and_says_processing_will_start_shortly(
     alice, alice_client, broker_down, django_capture_on_commit_callbacks
 ):
