@@ -191,12 +191,24 @@ def dispatches_claim(
     (the recovery pass fails those) are left out, so a duplicate message does nothing.
     A step held for this very message (``message_id``: the worker's hold as it took the
     message, or a claim of a child that died running it, given back by the broker) is taken
-    over. A step with no record (a message from an older version) is recorded first.
+    over. A step with no record (a message from an older version) is recorded, then claimed.
     """
+    claimed = _claim(stage, generation_ids, message_id)
+    if len(claimed) < len(generation_ids):
+        # Unclaimed: done, claimed by a live worker, or, rarely, never recorded (only then is
+        # a second look worth its two queries).
+        recorded = Dispatch.objects.filter(stage=stage, generation_id__in=generation_ids)
+        missing = set(generation_ids) - set(recorded.values_list("generation_id", flat=True))
+        existing = list(Generation.objects.filter(pk__in=missing).values_list("pk", flat=True))
+        if existing:
+            with contextlib.suppress(IntegrityError):  # A job deleted meanwhile: nothing to claim.
+                dispatches_create(generation_ids=existing, stages=[stage])
+            claimed.update(_claim(stage, existing, message_id))
+    return claimed
+
+
+def _claim(stage: str, generation_ids, message_id: str | None) -> dict[int, int]:
     now = timezone.now()
-    existing = Generation.objects.filter(pk__in=generation_ids).values_list("pk", flat=True)
-    with contextlib.suppress(IntegrityError):  # A job deleted meanwhile: nothing to claim for it.
-        dispatches_create(generation_ids=list(existing), stages=[stage])
     free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
     if message_id:
         free |= Q(message_id=message_id)
@@ -209,9 +221,10 @@ def dispatches_claim(
             .filter(claims__lt=settings.JOB_MAX_CLAIMS)
             .values_list("pk", "generation_id")
         )
-        Dispatch.objects.filter(pk__in=[pk for pk, _ in rows]).update(
-            claimed_until=_claim_until(), claims=F("claims") + 1, missing_since=None
-        )
+        if rows:
+            Dispatch.objects.filter(pk__in=[pk for pk, _ in rows]).update(
+                claimed_until=_claim_until(), claims=F("claims") + 1, missing_since=None
+            )
     return {generation_id: pk for pk, generation_id in rows}
 
 

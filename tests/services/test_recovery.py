@@ -146,6 +146,21 @@ def test_a_duplicate_message_for_a_claimed_step_does_nothing(alice, published, s
 
 
 @pytest.mark.django_db
+def test_a_message_from_an_older_version_records_its_step_and_claims_it_once(alice, published):
+    recorded = GenerationFactory(photo=photo_for(alice), sources=["tagger"], status=Status.QUEUED)
+    unrecorded = GenerationFactory(photo=photo_for(alice), sources=["tagger"], status=Status.QUEUED)
+    deleted = GenerationFactory(photo=photo_for(alice), sources=["tagger"], status=Status.QUEUED)
+    dispatch.dispatches_create(generation_ids=[recorded.pk], stages=["tagger"])
+    gone = deleted.pk
+    deleted.delete()
+    ids = [recorded.pk, unrecorded.pk, gone]
+    claimed = dispatch.dispatches_claim(stage="tagger", generation_ids=ids)
+    assert sorted(claimed) == [recorded.pk, unrecorded.pk]
+    assert steps(unrecorded, "tagger").claims == 1
+    assert dispatch.dispatches_claim(stage="tagger", generation_ids=ids) == {}
+
+
+@pytest.mark.django_db
 def test_a_step_is_done_in_the_transaction_that_writes_its_result(
     alice, published, django_capture_on_commit_callbacks
 ):
