@@ -182,7 +182,9 @@ def measure(ids: list[int], caption_latency: float, llm_latency: float) -> list[
                     s: round((r.created_at - g.created_at).total_seconds() - (r.seconds or 0), 3)
                     for s, r in rows.items()
                 },
-                "source_ended": {s: round((r.created_at - g.created_at).total_seconds(), 3) for s, r in rows.items()},
+                "source_ended": {
+                    s: round((r.created_at - g.created_at).total_seconds(), 3) for s, r in rows.items()
+                },
             }
         )
     return out

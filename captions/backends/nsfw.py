@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import importlib.resources
+import os
 import threading
 from typing import TYPE_CHECKING
 
@@ -90,6 +91,22 @@ def _load(threads: int | None) -> OpenNsfwScorer:
 
 def load_nsfw_scorer(*, threads: int | None = None) -> OpenNsfwScorer:
     """The process-wide scorer, loaded once (the lock keeps two threads from
-    loading it twice). ``threads``: onnxruntime's intra-op threads, all cores by default."""
+    loading it twice). ``threads``: onnxruntime's intra-op threads; by default the
+    process's share of the cores (see ``cores_share``)."""
     with _lock:
-        return _load(threads)
+        return _load(threads if threads is not None else cores_share())
+
+
+def cores_share() -> int | None:
+    """``OMP_NUM_THREADS`` when set (the vision worker sets it to each child's share of the
+    cores, and torch follows it), else None: all cores.
+
+    onnxruntime does not read it. Left to its default, it starts a thread per core, and those
+    threads keep spinning for tens of milliseconds after every call, taking CPU from the other
+    children: about 34 ms of CPU per photo scored on 2 cores, more than the scoring itself
+    (docs/benchmarks.md, section 2)."""
+    try:
+        threads = int(os.environ.get("OMP_NUM_THREADS", ""))
+    except ValueError:
+        return None
+    return threads if threads > 0 else None

