@@ -202,6 +202,7 @@ def _fill(template, subject: Subject) -> str:
         the=subject.definite,
         The=capitalised(subject.definite),
         its=subject.pronoun_be,
+        star="stars" if subject.plural else "star",
         **{"is": subject.verb_be, "has": "have" if subject.plural else "has"},
     )
     return capitalised(text)

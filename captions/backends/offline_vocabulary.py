@@ -11,7 +11,7 @@ from __future__ import annotations
 # with ("" for any); the three variants of one run take different shapes.
 # Placeholders: {a}/{A} the subject with its article ("a cat", "coffee",
 # "a cat and a sofa"), {the}/{The} ("the cat"), {is} and {has} agreeing with it,
-# {its} ("it's"/"they're").
+# {its} ("it's"/"they're"), {star} ("star"/"stars": "the cat and the sofa are the stars").
 Template = tuple[str, str, str]
 ANY = ""
 ANIMALS = "animal"
@@ -26,7 +26,7 @@ TEMPLATES: dict[str, tuple[Template, ...]] = {
     "casual": (
         ("fragment", ANY, "Nothing fancy, just {a}."),
         ("colon", ANY, "Today's highlight: {a}."),
-        ("two", ANY, "{The} {is} the star of this one. No notes."),
+        ("two", ANY, "{The} {is} the {star} of this one. No notes."),
         ("statement", ANY, "{A}, and honestly, that's the whole post."),
         ("question", THINGS, "Who else could look at {a} all day?"),
         ("exclaim", ANIMALS, "Say hi to {the}!"),

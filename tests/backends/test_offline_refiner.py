@@ -177,7 +177,8 @@ def test_every_hashtag_follows_the_one_casing_rule():
     ("tags", "wrong"),
     [
         (("coffee",), ["a coffee", "an coffee"]),
-        (("bubbles",), ["a bubbles", "bubbles is", "bubbles has"]),
+        (("bubbles",), ["a bubbles", "bubbles is", "bubbles has", "are the star "]),
+        (("canoe", "boathouse"), ["the boathouse is", "the boathouse has", "are the star "]),
         (("soccer",), ["a soccer", "the soccer"]),
         (("mountains",), ["a mountains", "mountains is"]),
         (("owl",), ["a owl"]),
