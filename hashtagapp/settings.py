@@ -291,6 +291,13 @@ CAPTIONS_ONE_MODEL_PER_CHILD = env.bool("CAPTIONS_ONE_MODEL_PER_CHILD", default=
 CAPTIONS_MAX_BATCH = env.int("CAPTIONS_MAX_BATCH", default=0)
 if CAPTIONS_MAX_BATCH < 0:
     raise ImproperlyConfigured(f"CAPTIONS_MAX_BATCH must be 0 or more, not {CAPTIONS_MAX_BATCH}.")
+# Photos one caption task takes (each caption model's share of an upload goes out in tasks this size).
+# Small tasks let every free worker child take a part of a large upload instead of one child running
+# a model over all of it while the others idle (docs/benchmarks.md, section 1). A GPU worker wants
+# one task per upload: set it to DISPATCH_BATCH_SIZE or more there.
+CAPTIONS_TASK_PHOTOS = env.int("CAPTIONS_TASK_PHOTOS", default=4)
+if CAPTIONS_TASK_PHOTOS < 1:
+    raise ImproperlyConfigured(f"CAPTIONS_TASK_PHOTOS must be 1 or more, not {CAPTIONS_TASK_PHOTOS}.")
 for _var, _choices in (
     ("CAPTIONS_DTYPE", "auto float32 float16 bfloat16"),
     ("CAPTIONS_QUANTIZE", "none int8"),

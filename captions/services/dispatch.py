@@ -35,6 +35,7 @@ REFINE = Dispatch.REFINE
 # with the caption models in front, the quick sources run beside them in the slot that is left
 # instead of holding a caption model back (which cost one at a time 0.15 s a job:
 # docs/benchmarks.md, section 2).
+CAPTION_STAGES = (Source.BLIP, Source.VIT_GPT2)
 SEND_ORDER = (Source.BLIP, Source.VIT_GPT2, Source.PEOPLE, Source.TAGGER, Source.NSFW, REFINE)
 
 
@@ -88,13 +89,23 @@ def _send(rows: list[tuple[int, str, int, str]], *, resend: bool = False) -> int
     sent = 0
     for stage, items in sorted(by_stage.items(), key=lambda pair: _send_rank(pair[0])):
         items.sort(key=lambda item: item[1])
-        size = 1 if stage == REFINE else max(1, settings.DISPATCH_BATCH_SIZE)
+        size = _message_size(stage)
         for start in range(0, len(items), size):
             try:
                 sent += _send_one_message(stage, items[start : start + size], resend=resend)
             except _BrokerDown:
                 return sent
     return sent
+
+
+def _message_size(stage: str) -> int:
+    """Jobs one message of this step carries: the refine one; a caption model a share of the
+    upload that any free worker child can take (CAPTIONS_TASK_PHOTOS); the rest the whole batch."""
+    if stage == REFINE:
+        return 1
+    if stage in CAPTION_STAGES:
+        return min(settings.CAPTIONS_TASK_PHOTOS, max(1, settings.DISPATCH_BATCH_SIZE))
+    return max(1, settings.DISPATCH_BATCH_SIZE)
 
 
 def _send_rank(stage: str) -> int:

@@ -82,6 +82,35 @@ def test_the_caption_models_go_out_first_so_quick_sources_never_hold_them_back(
 
 
 @pytest.mark.django_db
+def test_a_large_upload_goes_to_each_caption_model_in_tasks_any_free_worker_child_can_take(
+    alice, published, settings, django_capture_on_commit_callbacks
+):
+    settings.CAPTIONS_TASK_PHOTOS = 4
+    jobs = started(alice, 9, execute=django_capture_on_commit_callbacks)
+    ids = sorted(g.pk for g in jobs)
+    assert published == [
+        ("blip", ids[:4]),
+        ("blip", ids[4:8]),
+        ("blip", ids[8:]),
+        ("vit_gpt2", ids[:4]),
+        ("vit_gpt2", ids[4:8]),
+        ("vit_gpt2", ids[8:]),
+        ("people", ids),  # The quick sources take the upload as one batch.
+        ("tagger", ids),
+    ]
+
+
+@pytest.mark.django_db
+def test_one_caption_task_per_upload_when_the_workers_want_whole_batches(
+    alice, published, settings, django_capture_on_commit_callbacks
+):
+    settings.CAPTIONS_TASK_PHOTOS = 10  # A GPU worker.
+    jobs = started(alice, 9, execute=django_capture_on_commit_callbacks)
+    ids = sorted(g.pk for g in jobs)
+    assert published == [("blip", ids), ("vit_gpt2", ids), ("people", ids), ("tagger", ids)]
+
+
+@pytest.mark.django_db
 def test_with_the_broker_down_the_upload_is_accepted_and_says_processing_will_start_shortly(
     alice, alice_client, broker_down, django_capture_on_commit_callbacks
 ):
