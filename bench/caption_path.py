@@ -5,21 +5,24 @@ token ids checked against the seed's, token by token:
 
 * seed:      per image, a processor call and plain fp32 ``generate(max_length, num_beams=4)``
              for BLIP, then the same for ViT-GPT2, in one process with every core.
-* product:   ``LocalCaptioner.token_ids(images)`` (beams share each image's cross-attention
-             keys and values), BLIP and ViT-GPT2 in two one-thread processes at once, as the two
-             source tasks run in two worker children.
-* balanced:  the same two one-thread processes, each holding both models, taking
-             (model, chunk of --chunk images, 4) tasks, longest first, whichever process is free.
+* one task per model: ``LocalCaptioner.token_ids(images)`` (beams share each image's
+             cross-attention keys and values), BLIP and ViT-GPT2 in two one-thread processes at
+             once, as two source tasks for a whole upload run in two worker children (the product
+             until caption tasks were split, CAPTIONS_TASK_PHOTOS).
+* balanced (the product): the same two one-thread processes, each holding both models, taking
+             (model, chunk of --chunk images, 4) tasks, longest first, whichever process is free:
+             what the product's workers do with an upload in tasks of CAPTIONS_TASK_PHOTOS (4),
+             except that a product child keeps one model and reloads the other when it switches
+             (~0.6 s from a warm disk cache), which this layout does not pay.
 * one process, all cores: both models one after the other in one process with every core (as the
              seed, with the shared keys and values): a layout for batch 1, where one image's
              BLIP cannot be split between two processes.
-* former: plain generate: the product's layout without the shared keys and values (the product
-             before this change).
+* former: plain generate: one task per model without the shared keys and values.
 * seed (1 thread): the seed's code with one torch thread, a reference that outside load on the
              shared machine cannot make collapse (two OpenMP threads stall whenever another
              process takes one of the cores; on a quiet machine the seed is ~1.2x faster than this).
 * approximate modes, opt-in settings, each in the product's layout: dynamic int8
-  (CAPTIONS_QUANTIZE=int8), 2 beams, greedy (CAPTIONS_NUM_BEAMS=2 / 1).
+  (CAPTIONS_QUANTIZE=int8), 2 beams, greedy (CAPTIONS_NUM_BEAMS=2 / 1), each with one task per model.
 
 Decoding is fixed-length by default (min_length = max_length: BLIP 30, ViT-GPT2 16, the seed's
 settings), so random weights cost what real ones do. ``--early-end`` instead passes generate's
@@ -27,7 +30,8 @@ settings), so random weights cost what real ones do. ``--early-end`` instead pas
 early, which checks beam search's finished-beam paths.
 
     python -m bench.caption_path [--reps 2] [--batches 1,8] [--early-end] [--name caption_path]
-        [--variants "product,balanced"] [--layouts single] [--chunk 4] [--malloc 64,128]
+        [--variants "one task per model,balanced (the product)"] [--layouts single] [--chunk 4]
+        [--malloc 64,128]
 """
 
 from __future__ import annotations
@@ -302,7 +306,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--malloc",
         default="",
-        help="MMAP,TRIM MiB: add a 'product, malloc' variant whose processes set glibc's thresholds",
+        help="MMAP,TRIM MiB: add a 'one task per model, malloc' variant whose processes set glibc's "
+        "thresholds",
     )
     parser.add_argument("--name", default=None, help="results file (default caption_path[_early_end])")
     args = parser.parse_args(argv)
@@ -321,8 +326,8 @@ def main(argv: list[str] | None = None) -> None:
     both = Workers(folders, [list(KINDS), list(KINDS)], fixed)
     variants = {
         "seed (1 thread)": lambda n: seed_one_thread(seed, n),
-        "product": lambda n: pair.run(per_model_tasks(n, {})),
-        "balanced": lambda n: both.run(shared_tasks=balanced_tasks(n, {}, args.chunk)),
+        "one task per model": lambda n: pair.run(per_model_tasks(n, {})),
+        "balanced (the product)": lambda n: both.run(shared_tasks=balanced_tasks(n, {}, args.chunk)),
         "former: plain generate": lambda n: pair.run(per_model_tasks(n, {"shared": False})),
         **{name: (lambda n, o=o: pair.run(per_model_tasks(n, o))) for name, o in APPROXIMATE.items()},
     }
@@ -339,7 +344,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.malloc:
         malloc = tuple(int(x) for x in args.malloc.split(","))
         tuned = Workers(folders, [["blip"], ["vit_gpt2"]], fixed, malloc)
-        variants[f"product, malloc {malloc[0]}/{malloc[1]} MiB"] = lambda n: tuned.run(per_model_tasks(n, {}))
+        variants[f"one task per model, malloc {malloc[0]}/{malloc[1]} MiB"] = lambda n: tuned.run(
+            per_model_tasks(n, {})
+        )
     runs: dict[str, dict[int, list[float]]] = {name: {} for name in ["seed", *variants]}
     per_model: dict[str, dict[int, list[dict]]] = {name: {} for name in variants}
     differ: dict[str, dict[int, int]] = {name: {} for name in variants}
@@ -376,7 +383,7 @@ def main(argv: list[str] | None = None) -> None:
                         flush=True,
                     )
             memory[batch] = {
-                "product (one model each)": pair.memory(),
+                "one task per model (one model each)": pair.memory(),
                 "balanced (both models)": both.memory(),
             }
     finally:

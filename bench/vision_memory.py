@@ -15,6 +15,12 @@ must stay above).
         --no-all --name vision_memory_1mp
     python -m bench.vision_memory --caption-chunk 1 --variants after --sources blip,vit_gpt2 \
         --no-all --name vision_memory_chunk1
+    python -m bench.vision_memory --caption-chunk 1 --variants after --sources blip --no-all \
+        --no-warm --name vision_memory_caption_only
+
+``--no-warm`` leaves out the tagger, people detector and NSFW preload: a child that only captions.
+Each child also samples its own (anonymous) memory beside its file-backed pages (see section 4 of
+docs/benchmarks.md).
 
 ``--no-share`` loads the captioners without shared cross-attention keys and values (plain
 ``generate``, as before that change), for a before/after comparison. ``--caption-chunk``
@@ -69,6 +75,21 @@ def decode_after(photo):
     return photo_image_for_models(photo=photo)
 
 
+import threading
+
+peak_anon = {"mb": 0.0, "file_mb": 0.0}
+
+
+def sample_anon():
+    # The kernel keeps no peak of anonymous memory alone: sample it (every 20 ms).
+    while True:
+        anon, file_backed = rss("RssAnon"), rss("RssFile")
+        if anon > peak_anon["mb"]:
+            peak_anon.update(mb=anon, file_mb=file_backed)
+        time.sleep(0.02)
+
+
+threading.Thread(target=sample_anon, daemon=True).start()
 variant, sources, names = sys.argv[1], sys.argv[2].split(","), sys.argv[3].split(",")
 models = json.loads(os.environ["BENCH_MODELS"])
 from captions.backends import local
@@ -78,7 +99,8 @@ if os.environ.get("BENCH_CAPTION_CHUNK"):
 from captions.services import moderation, sources as configured
 from captions.services.warmup import vision_warm
 
-vision_warm()
+if os.environ.get("BENCH_WARM", "1") == "1":
+    vision_warm()
 report = {"after_warm_mb": rss()}
 backends = {}
 for source in sources:
@@ -112,6 +134,12 @@ for source in sources:
     del images
 report["peak_mb"] = rss("VmHWM")
 report["end_mb"] = rss()
+# RSS = the child's own (anonymous) pages + file-backed ones: the weights, mapped from their
+# safetensors files, and the libraries. File-backed pages are clean and shared: every process that
+# maps the same file shares one copy, and the kernel can drop and re-read them.
+report["peak_anon_mb"] = peak_anon["mb"]
+report["file_mb_at_peak_anon"] = peak_anon["file_mb"]
+report["end_anon_mb"], report["end_file_mb"] = rss("RssAnon"), rss("RssFile")
 print("REPORT " + json.dumps(report, default=str))
 """
 
@@ -142,10 +170,12 @@ def run_child(
     models: dict,
     chunk: int | None,
     share: bool = True,
+    warm: bool = True,
 ) -> dict:
     env = {
         "BENCH_CAPTION_CHUNK": str(chunk or ""),
         "BENCH_SHARE": "1" if share else "0",
+        "BENCH_WARM": "1" if warm else "0",
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "hashtagapp.settings",
         "DEBUG": "1",
@@ -179,6 +209,11 @@ def main() -> None:
     parser.add_argument("--caption-chunk", type=int, default=None)
     parser.add_argument("--no-share", action="store_true", help="plain generate (no shared keys/values)")
     parser.add_argument("--no-all", action="store_true", help="skip the child that runs every source")
+    parser.add_argument(
+        "--no-warm",
+        action="store_true",
+        help="children skip the tagger, people and NSFW preload (caption only)",
+    )
     parser.add_argument("--name", default="vision_memory", help="results file name")
     args = parser.parse_args()
 
@@ -193,6 +228,7 @@ def main() -> None:
         "megapixels": args.megapixels,
         "caption_chunk": args.caption_chunk,
         "shared_cross_attention": not args.no_share,
+        "warm_child": not args.no_warm,
         "runs": [],
     }
     with tempfile.TemporaryDirectory(prefix="vision-memory-") as tmp:
@@ -209,7 +245,14 @@ def main() -> None:
         for plan in plans:
             for variant in variants:  # Interleaved: outside load hits both alike.
                 report = run_child(
-                    variant, plan, names, media, models, args.caption_chunk, share=not args.no_share
+                    variant,
+                    plan,
+                    names,
+                    media,
+                    models,
+                    args.caption_chunk,
+                    share=not args.no_share,
+                    warm=not args.no_warm,
                 )
                 run = {
                     "variant": variant,
@@ -220,7 +263,9 @@ def main() -> None:
                 results["runs"].append(run)
                 print(
                     f"{run['sources']:<26} {variant:<6} peak {report['peak_mb']:7.0f} MB "
-                    f"(loaded {report['after_load_mb']:.0f} MB)"
+                    f"(loaded {report['after_load_mb']:.0f} MB; own memory at most "
+                    f"{report['peak_anon_mb']:.0f} MB beside {report['file_mb_at_peak_anon']:.0f} MB "
+                    "of shared file pages)"
                 )
     rows = []
     for plan in plans:
