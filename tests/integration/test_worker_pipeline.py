@@ -127,6 +127,40 @@ def test_several_photos_of_one_upload_are_processed_together(site, alice_client,
     assert len(seconds) == 1
 
 
+def test_a_large_upload_is_captioned_in_tasks_each_photo_once(site, worker, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.conftest import _client_for
+    from tests.factories import UserFactory
+    from tests.integration.conftest import PHOTOS
+
+    settings.CAPTIONS_TASK_PHOTOS = 2  # Read where the steps are sent: here, the site.
+    files = [
+        SimpleUploadedFile(name, (PHOTOS / name).read_bytes(), content_type="image/jpeg")
+        for name in ("cat.jpg", "coffee.jpg", "rocket.jpg")
+    ]
+    client = _client_for(UserFactory(username="dave"))
+    response = client.post(
+        reverse("captions:photo_upload"),
+        {"platform": "general", "tone": "casual", "variants": 1, "language": "en", "photos": files},
+    )
+    assert response.status_code == 302
+    generations = list(Generation.objects.filter(photo__owner__username="dave"))
+    assert len(generations) == 3
+    for generation in generations:
+        wait_for_final(client, generation.photo, worker=worker)
+        generation.refresh_from_db()
+        assert generation.status == Generation.Status.DONE
+    blip = ModelCaption.objects.filter(generation__in=generations, source="blip")
+    # Two tasks (two photos, then one), each one generate call with its own time; one row a photo.
+    assert blip.count() == 3 and len(set(blip.values_list("seconds", flat=True))) == 2
+    steps = Dispatch.objects.filter(generation__in=generations, stage__in=("blip", "vit_gpt2"))
+    assert steps.count() == 6
+    assert set(steps.values_list("claims", flat=True)) == {1}
+    assert not steps.filter(done_at__isnull=True).exists()
+    assert len(set(steps.filter(stage="blip").values_list("message_id", flat=True))) == 2
+
+
 def test_recovery_sends_a_job_whose_message_was_lost_and_the_worker_finishes_it(site, alice_client, worker):
     from django.utils import timezone
 
