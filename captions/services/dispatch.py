@@ -29,13 +29,13 @@ from captions.models import Dispatch, Generation, Source
 logger = logging.getLogger(__name__)
 
 REFINE = Dispatch.REFINE
+CAPTION_STAGES = (Source.BLIP, Source.VIT_GPT2)
 
 # The order a job's steps go out in: the longest first. A worker usually has fewer slots than a
 # job has steps (the compose vision worker: 3 for 5 sources), so the steps sent first start first;
 # with the caption models in front, the quick sources run beside them in the slot that is left
 # instead of holding a caption model back (which cost one at a time 0.15 s a job:
 # docs/benchmarks.md, section 2).
-CAPTION_STAGES = (Source.BLIP, Source.VIT_GPT2)
 SEND_ORDER = (Source.BLIP, Source.VIT_GPT2, Source.PEOPLE, Source.TAGGER, Source.NSFW, REFINE)
 
 
