@@ -62,6 +62,17 @@ class ModelCaptionFactory(factory.django.DjangoModelFactory):
     text = "a dog running on the beach"
 
 
+def tagger_row(generation, *tags: tuple[str, float, str], **fields) -> ModelCaption:
+    """The object tagger's row of a job: one (label, score, fine label) per tag."""
+    fields.setdefault("text", "")
+    return ModelCaptionFactory(
+        generation=generation,
+        source="tagger",
+        tags=[{"label": label, "score": score, "fine": fine} for label, score, fine in tags],
+        **fields,
+    )
+
+
 class SuggestionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Suggestion

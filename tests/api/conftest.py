@@ -3,7 +3,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from captions.services.tokens import token_create
-from tests.factories import GenerationFactory, ModelCaptionFactory, SuggestionFactory, photo_for
+from tests.factories import GenerationFactory, ModelCaptionFactory, SuggestionFactory, photo_for, tagger_row
 from tests.views.test_access import s3_photo, s3_storage  # noqa: F401 - fixtures
 
 PROBLEM = "application/problem+json"
@@ -60,13 +60,7 @@ def finished_job(alice):
     ModelCaptionFactory(
         generation=job, source="vit_gpt2", text="a dog running", seconds=0.22, model_name="vit"
     )
-    ModelCaptionFactory(
-        generation=job,
-        source="tagger",
-        text="",
-        tags=[{"label": "dog", "score": 0.9, "fine": "golden retriever"}],
-        seconds=0.06,
-    )
+    tagger_row(job, ("dog", 0.9, "golden retriever"), seconds=0.06)
     ModelCaptionFactory(generation=job, source="nsfw", text="", score=0.01)
     for position in range(3):
         SuggestionFactory(generation=job, position=position, caption=f"Beach day {position}")

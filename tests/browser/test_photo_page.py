@@ -21,7 +21,7 @@ from playwright.sync_api import Page, expect
 
 from captions.models import Generation, Suggestion
 from tests.browser.conftest import _new_context, needs_chromium
-from tests.factories import GenerationFactory, ModelCaptionFactory, SuggestionFactory, photo_for
+from tests.factories import GenerationFactory, ModelCaptionFactory, SuggestionFactory, photo_for, tagger_row
 from tests.test_post_length import SAMPLES
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True), needs_chromium]
@@ -64,15 +64,7 @@ def finished_run(photo, *, platform="instagram", tone="casual", captions=("Golde
     )
     ModelCaptionFactory(generation=run, source="blip", text="a wooden pier at sunset", seconds=0.8)
     ModelCaptionFactory(generation=run, source="vit_gpt2", text="a pier over the water", seconds=0.5)
-    ModelCaptionFactory(
-        generation=run,
-        source="tagger",
-        text="",
-        tags=[
-            {"label": "pier", "score": 0.7, "fine": "pier"},
-            {"label": "sunset", "score": 0.4, "fine": "lakeside"},
-        ],
-    )
+    tagger_row(run, ("pier", 0.7, "pier"), ("sunset", 0.4, "lakeside"))
     for position, caption in enumerate(captions):
         SuggestionFactory(
             generation=run, position=position, caption=caption, hashtags=["#sunset", "#pier", "#GoldenHour"]

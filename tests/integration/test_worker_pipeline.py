@@ -95,29 +95,33 @@ def test_llm_failure_falls_back_to_offline_hashtags_marked_as_such(site, alice_c
     _suggestions_ok(generation)
 
 
-def test_several_photos_of_one_upload_are_processed_together(site, alice_client, worker):
+def _three_photos_uploaded_and_final(username: str, worker, **options) -> list[Generation]:
+    """A new user (so no photo repeats an earlier test's upload) uploads three photos at once;
+    their jobs, once every one is final."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
+    from tests.conftest import _client_for
+    from tests.factories import UserFactory
     from tests.integration.conftest import PHOTOS
 
     files = [
         SimpleUploadedFile(name, (PHOTOS / name).read_bytes(), content_type="image/jpeg")
         for name in ("cat.jpg", "coffee.jpg", "rocket.jpg")
     ]
-    # Another user, so none of these is a repeat of an earlier test's upload.
-    from tests.conftest import _client_for
-    from tests.factories import UserFactory
-
-    client = _client_for(UserFactory(username="carol"))
-    response = client.post(
-        reverse("captions:photo_upload"),
-        {"platform": "general", "tone": "poetic", "variants": 1, "language": "en", "photos": files},
-    )
+    client = _client_for(UserFactory(username=username))
+    form = {"platform": "general", "tone": "casual", "variants": 1, "language": "en", **options}
+    response = client.post(reverse("captions:photo_upload"), {**form, "photos": files})
     assert response.status_code == 302
-    generations = list(Generation.objects.filter(photo__owner__username="carol"))
+    generations = list(Generation.objects.filter(photo__owner__username=username))
     assert len(generations) == 3
     for generation in generations:
         wait_for_final(client, generation.photo, worker=worker)
+        generation.refresh_from_db()
+    return generations
+
+
+def test_several_photos_of_one_upload_are_processed_together(site, alice_client, worker):
+    generations = _three_photos_uploaded_and_final("carol", worker, tone="poetic")
     # The local BLIP model captioned all three photos in one call, so they share its time.
     seconds = set(
         ModelCaption.objects.filter(generation__in=generations, source="blip").values_list(
@@ -128,29 +132,9 @@ def test_several_photos_of_one_upload_are_processed_together(site, alice_client,
 
 
 def test_a_large_upload_is_captioned_in_tasks_each_photo_once(site, worker, settings):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    from tests.conftest import _client_for
-    from tests.factories import UserFactory
-    from tests.integration.conftest import PHOTOS
-
     settings.CAPTIONS_TASK_PHOTOS = 2  # Read where the steps are sent: here, the site.
-    files = [
-        SimpleUploadedFile(name, (PHOTOS / name).read_bytes(), content_type="image/jpeg")
-        for name in ("cat.jpg", "coffee.jpg", "rocket.jpg")
-    ]
-    client = _client_for(UserFactory(username="dave"))
-    response = client.post(
-        reverse("captions:photo_upload"),
-        {"platform": "general", "tone": "casual", "variants": 1, "language": "en", "photos": files},
-    )
-    assert response.status_code == 302
-    generations = list(Generation.objects.filter(photo__owner__username="dave"))
-    assert len(generations) == 3
-    for generation in generations:
-        wait_for_final(client, generation.photo, worker=worker)
-        generation.refresh_from_db()
-        assert generation.status == Generation.Status.DONE
+    generations = _three_photos_uploaded_and_final("dave", worker)
+    assert {g.status for g in generations} == {Generation.Status.DONE}
     blip = ModelCaption.objects.filter(generation__in=generations, source="blip")
     # Two tasks (two photos, then one), each one generate call with its own time; one row a photo.
     assert blip.count() == 3 and len(set(blip.values_list("seconds", flat=True))) == 2

@@ -1,7 +1,7 @@
 from pathlib import Path
 
 from captions.models import Generation, ModelCaption, Photo
-from tests.factories import GenerationFactory, ModelCaptionFactory, SuggestionFactory
+from tests.factories import GenerationFactory, ModelCaptionFactory, SuggestionFactory, tagger_row
 
 PHOTOS = Path(__file__).resolve().parent.parent / "photos"
 
@@ -24,12 +24,7 @@ def finished_generation(photo: Photo, **fields) -> Generation:
     generation = GenerationFactory(photo=photo, refiner="offline", **fields)
     ModelCaptionFactory(generation=generation, source="blip", text="a cat lying on a red blanket")
     ModelCaptionFactory(generation=generation, source="vit_gpt2", text="a cat laying on a bed")
-    ModelCaptionFactory(
-        generation=generation,
-        source="tagger",
-        text="cat",
-        tags=[{"label": "cat", "score": 0.9, "fine": "tabby cat"}],
-    )
+    tagger_row(generation, ("cat", 0.9, "tabby cat"), text="cat")
     SuggestionFactory(
         generation=generation, caption="Nap time, serious business", hashtags=["#cat", "#naptime"]
     )

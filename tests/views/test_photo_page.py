@@ -7,7 +7,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from captions.models import Generation, ModelCaption, Photo, Report, Suggestion
-from tests.factories import GenerationFactory, ModelCaptionFactory, SuggestionFactory, photo_for
+from tests.factories import GenerationFactory, ModelCaptionFactory, SuggestionFactory, photo_for, tagger_row
 
 OPTIONS = {"platform": "linkedin", "tone": "professional", "variants": 2, "language": "de"}
 
@@ -61,15 +61,7 @@ def generation(photo):
         seconds=0.5,
         model_name="nlpconnect/vit-gpt2-image-captioning",
     )
-    ModelCaptionFactory(
-        generation=generation,
-        source="tagger",
-        text="",
-        tags=[
-            {"label": "dog", "score": 0.87, "fine": "golden retriever"},
-            {"label": "beach", "score": 0.4, "fine": "seashore"},
-        ],
-    )
+    tagger_row(generation, ("dog", 0.87, "golden retriever"), ("beach", 0.4, "seashore"))
     return generation
 
 

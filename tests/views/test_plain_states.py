@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from captions.models import Generation, ModelCaption
-from tests.factories import GenerationFactory, ModelCaptionFactory, SuggestionFactory, photo_for
+from tests.factories import GenerationFactory, ModelCaptionFactory, SuggestionFactory, photo_for, tagger_row
 
 WEIGHTS_MISSING = (
     "model weights not found for Salesforce/blip-image-captioning-base: run `manage.py download_models` "
@@ -24,16 +24,7 @@ def missing_models_job(owner):
         ModelCaptionFactory(
             generation=job, source=source, status=ModelCaption.Status.FAILED, text="", error=WEIGHTS_MISSING
         )
-    ModelCaptionFactory(
-        generation=job,
-        source="tagger",
-        text="",
-        tags=[
-            {"label": "coffee", "score": 0.8, "fine": "espresso"},
-            {"label": "cup", "score": 0.4, "fine": "cup"},
-            {"label": "table", "score": 0.05, "fine": "dining table"},
-        ],
-    )
+    tagger_row(job, ("coffee", 0.8, "espresso"), ("cup", 0.4, "cup"), ("table", 0.05, "dining table"))
     SuggestionFactory(generation=job, position=0, caption="Coffee first", hashtags=["#coffee"])
     return photo
 
