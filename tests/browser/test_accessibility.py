@@ -9,7 +9,6 @@ scanned. With BROWSER_SCREENSHOTS set, each page is saved there as the scan saw 
 import os
 from pathlib import Path
 
-import pyotp
 import pytest
 from django.urls import reverse
 from playwright.sync_api import Page, expect
@@ -26,7 +25,7 @@ from tests.factories import (
     photo_for,
 )
 from tests.integration.conftest import PHOTOS
-from tests.two_factor import totp_enable
+from tests.two_factor import current_code, totp_enable
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True), needs_chromium]
 
@@ -71,7 +70,7 @@ def log_in(page: Page, username: str) -> None:
 
 def log_in_staff(page: Page, username: str, secret: str) -> None:
     log_in(page, username)
-    page.get_by_label("Code").fill(pyotp.TOTP(secret).now())
+    page.get_by_label("Code").fill(current_code(secret))
     page.get_by_role("button", name="Sign In").click()
     page.goto(reverse("admin:index"))
     expect(page.get_by_role("heading", name="Site administration")).to_be_visible()
