@@ -107,6 +107,9 @@
     const picked = [...input.files];
     add(picked);
   });
+  // Files chosen before this script ran (a slow page, or the browser restoring the form) never
+  // fired the listener above: they are the first ones chosen.
+  if (input.files.length) add([...input.files]);
   ["dragenter", "dragover"].forEach((type) => zone.addEventListener(type, (event) => {
     event.preventDefault();
     zone.classList.add("dragging");

@@ -210,3 +210,23 @@ def test_too_many_and_too_large_files_are_caught_before_sending(web, context, se
     page.wait_for_url(re.compile(r"^https?://[^/]+/$"))
     assert len(sent) == 1
     assert sorted(Photo.objects.values_list("original_name", flat=True)) == ["cat.jpg", "coffee.jpg"]
+
+
+def test_photos_chosen_before_the_page_script_ran_are_uploaded(site, context):
+    # On a slow connection a person can pick files before the page's script has loaded; the
+    # script must take them, not answer "Choose at least one photo".
+    alice = UserFactory(username="alice")
+    page = context.new_page()
+    log_in(page, alice)
+    held = []
+    page.route("**/js/upload.js", lambda route: held.append(route))
+    page.goto(UPLOAD, wait_until="commit")
+    page.get_by_label("Photos").set_input_files(PHOTOS / "coffee.jpg")
+    page.wait_for_timeout(200)
+    assert held, "the script was not requested"
+    held[0].continue_()
+    expect(page.locator("#upload-form.enhanced")).to_have_count(1)
+    expect(page.locator("#previews")).to_contain_text("coffee.jpg")
+    page.get_by_role("button", name="Upload and generate").click()
+    page.wait_for_url(re.compile(r"/photos/[0-9a-f-]{36}/$"))
+    assert Photo.objects.filter(owner=alice, original_name="coffee.jpg").count() == 1
