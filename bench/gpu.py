@@ -7,18 +7,27 @@ CUDA, float32 on a CPU; beams share the cross-attention keys and values), and ti
 16, 4 beams). Prints images per second for each model and for both (one after the other on the
 same device), peak device memory per model and batch, how many captions differ from plain
 ``generate`` in the same dtype (the shared keys and values must change none), and, on CUDA, how many
-float16 captions differ from float32 ones.
+float16 captions differ from float32 ones. Each batch's time is split into preprocessing (the
+image processor, on the CPU) and the vision encoder alone, the rest being the decoder's beam search.
 
-    python -m bench.gpu [--device cuda] [--batches 1,8,32] [--reps 3]
-    bench/gpu.sh --device cpu --batches 1,2 --reps 1     # a quick check without a GPU
+Then the product's layout on the device: ``--children`` processes at once (a GPU vision worker's
+``VISION_GPU_CONCURRENCY``), each holding both models, taking (model, ``--task-photos`` images)
+tasks, BLIP's first, whichever child is free (``CAPTIONS_TASK_PHOTOS``); images per second for
+both models over ``--images`` photos.
+
+    python -m bench.gpu [--device cuda] [--batches 1,8,32] [--reps 3] [--children 1,2]
+        [--task-photos 10] [--images 80]
+    bench/gpu.sh --device cpu --batches 1,2 --reps 1 --children 1 --images 4 --task-photos 2
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
 import os
 import re
 import time
+from multiprocessing.connection import wait
 from pathlib import Path
 
 from bench.common import load_average, machine, print_table, write_results
@@ -52,6 +61,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batches", default="1,8,32")
     parser.add_argument("--reps", type=int, default=3, help="timed calls per batch size (after a warm-up)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch CPU threads")
+    parser.add_argument("--children", default="1,2", help="processes sharing the device (product layout)")
+    parser.add_argument("--task-photos", default="10", help="images per task (CAPTIONS_TASK_PHOTOS), a list")
+    parser.add_argument("--images", type=int, default=80, help="images through the product layout")
     args = parser.parse_args(argv)
     batches = [int(b) for b in args.batches.split(",")]
 
@@ -80,18 +92,25 @@ def main(argv: list[str] | None = None) -> None:
         for batch in batches:
             local.MAX_BATCH[args.device] = batch  # one generate() call per batch
             batch_images = images(batch)
-            captioner.token_ids(batch_images)  # warm-up
-            if cuda:
-                torch.cuda.synchronize()
-                torch.cuda.reset_peak_memory_stats()
-            times = []
-            for _ in range(args.reps):
-                began = time.perf_counter()
-                captioner.token_ids(batch_images)
+            try:  # one failing size (out of memory, say) leaves the others' numbers
+                captioner.token_ids(batch_images)  # warm-up
                 if cuda:
                     torch.cuda.synchronize()
-                times.append(time.perf_counter() - began)
-            best = min(times)
+                    torch.cuda.reset_peak_memory_stats()
+                times = []
+                for _ in range(args.reps):
+                    began = time.perf_counter()
+                    captioner.token_ids(batch_images)
+                    if cuda:
+                        torch.cuda.synchronize()
+                    times.append(time.perf_counter() - began)
+                best = min(times)
+                prep, encode = _split(captioner, batch_images, cuda)
+                busy = _busy_share(captioner, batch_images, best) if cuda else None
+            except Exception as exc:  # reported, and the run goes on
+                print(f"  {kind:<9} batch {batch:>3}: failed: {exc!r}", flush=True)
+                results.append({"model": kind, "batch": batch, "error": repr(exc)})
+                continue
             memory = torch.cuda.max_memory_allocated() / 2**20 if cuda else peak_rss_mb()
             results.append(
                 {
@@ -100,13 +119,20 @@ def main(argv: list[str] | None = None) -> None:
                     "dtype": dtype,
                     "runs_s": [round(t, 4) for t in times],
                     "images_per_s": round(batch / best, 2),
+                    "preprocess_s": round(prep, 4),
+                    "encoder_s": round(encode, 4),
+                    "gpu_busy_share": busy,
                     "memory_mb": round(memory),
                     "memory_kind": "CUDA max allocated" if cuda else "process peak RSS",
                     "load_average": load_average(),
                 }
             )
-            rows.append([kind, batch, dtype, best, round(batch / best, 2), round(memory)])
-            print(f"  {kind:<9} batch {batch:>3}: {best:8.3f} s  {batch / best:7.2f} images/s", flush=True)
+            rows.append([kind, batch, dtype, best, round(batch / best, 2), prep, encode, round(memory)])
+            print(
+                f"  {kind:<9} batch {batch:>3}: {best:8.3f} s  {batch / best:7.2f} images/s  "
+                f"(preprocess {prep:.3f} s, encoder {encode:.3f} s, GPU busy {busy})",
+                flush=True,
+            )
         count = 8 if cuda else min(batches)
         checks = {
             "vs_plain_generate": _differ(
@@ -123,14 +149,29 @@ def main(argv: list[str] | None = None) -> None:
 
     both = []
     for batch in batches:
-        rates = [r["images_per_s"] for r in results if r.get("batch") == batch]
+        rates = [r["images_per_s"] for r in results if r.get("batch") == batch and "error" not in r]
+        if len(rates) != len(KINDS):
+            continue
         combined = 1 / sum(1 / rate for rate in rates)
         both.append({"batch": batch, "both_models_images_per_s": round(combined, 2)})
-        rows.append(["both, one after the other", batch, "", batch / combined, round(combined, 2), ""])
+        rows.append(["both, one after the other", batch, "", batch / combined, round(combined, 2)] + [""] * 3)
+    layout = [
+        product_layout(folders, args.device, children, task_photos, args.images)
+        for task_photos in [int(t) for t in args.task_photos.split(",")]
+        for children in [int(c) for c in args.children.split(",")]
+    ]
     print_table(
         f"Local captioners on {info['device_name']}: best of {args.reps} (fixed length, 4 beams)",
-        ["model", "batch", "dtype", "s/call", "images/s", "memory MB"],
+        ["model", "batch", "dtype", "s/call", "images/s", "preprocess s", "encoder s", "memory MB"],
         rows,
+    )
+    print_table(
+        f"Product layout: children sharing the device, {args.images} photos through both models",
+        ["photos per task", "children", "wall s", "images/s (both models)", "memory MB per child"],
+        [
+            [r["task_photos"], r["children"], r["wall_s"], r["images_per_s"], r["memory_mb_per_child"]]
+            for r in layout
+        ],
     )
     for entry in results:
         if "vs_plain_generate" in entry:
@@ -142,8 +183,153 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{entry['model']}: float16 captions differing from float32: {entry['vs_float32']}")
     write_results(
         f"gpu_{'cuda' if cuda else 'cpu'}",
-        {"machine": info, "torch": torch.__version__, "results": results, "both": both},
+        {
+            "machine": info,
+            "torch": torch.__version__,
+            "transformers": _transformers_version(),
+            "results": results,
+            "both": both,
+            "product_layout": layout,
+        },
     )
+
+
+def _transformers_version() -> str:
+    import transformers
+
+    return transformers.__version__
+
+
+def _sync(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def _split(captioner, batch_images: list, cuda: bool) -> tuple[float, float]:
+    """Seconds of preprocessing and of the vision encoder alone for one batch (best of 2)."""
+    import torch
+
+    device = str(captioner.device)
+    model = captioner._model
+    encoder = model.vision_model if captioner.kind == "blip" else model.encoder
+    preps, encodes = [], []
+    for _ in range(2):
+        began = time.perf_counter()
+        pixels = captioner._image_processor(images=batch_images, return_tensors="pt").pixel_values
+        pixels = pixels.to(device, captioner._dtype)
+        _sync(device)
+        preps.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        with torch.inference_mode():
+            encoder(pixel_values=pixels)
+        _sync(device)
+        encodes.append(time.perf_counter() - began)
+    return min(preps), min(encodes)
+
+
+def _busy_share(captioner, batch_images: list, wall: float) -> float | None:
+    """The share of an unprofiled call's wall time that the GPU spends in kernels (a profiled
+    call's kernel time over ``wall``): far under 1 means the call is bound by the CPU launching
+    work, not by the GPU."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    try:
+        with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+            captioner.token_ids(batch_images)
+            torch.cuda.synchronize()
+        kernel_us = sum(
+            getattr(event, "self_device_time_total", 0) or getattr(event, "self_cuda_time_total", 0)
+            for event in prof.key_averages()
+        )
+    except Exception as exc:  # the profiler is a diagnosis, never a reason to stop
+        print(f"  profiler failed: {exc!r}", flush=True)
+        return None
+    return round(kernel_us / 1e6 / wall, 3)
+
+
+def _child(folders: dict, device: str, task_photos: int, threads: int, conn) -> None:
+    """A stand-in for a GPU vision worker's child: both models, tasks until told to stop."""
+    import torch
+
+    from captions.backends import local
+
+    torch.set_num_threads(threads)  # the worker gives each child its share of the cores
+
+    captioners = {}
+    for kind, settings in SETTINGS.items():
+        captioners[kind] = local.load_captioner(
+            kind,
+            model=str(folders[kind]),
+            device=device,
+            min_length=settings["max_length"],
+            max_batch=task_photos,
+            **settings,
+        )
+        captioners[kind].token_ids(images(task_photos))  # warm-up
+    conn.send("ready")
+    while (task := conn.recv()) is not None:
+        kind, count = task
+        batch = images(count)
+        began = time.perf_counter()
+        captioners[kind].token_ids(batch)
+        _sync(device)
+        conn.send((began, time.perf_counter()))
+    memory = torch.cuda.max_memory_allocated() / 2**20 if device.startswith("cuda") else peak_rss_mb()
+    conn.send(round(memory))
+
+
+def product_layout(folders: dict, device: str, children: int, task_photos: int, count: int) -> dict:
+    """``count`` photos through both models in tasks of ``task_photos``, handed to whichever of
+    ``children`` processes on the device is free, BLIP's tasks first."""
+    ctx = mp.get_context("spawn")
+    conns, procs = [], []
+    for _ in range(children):
+        parent, child = ctx.Pipe()
+        threads = max(1, (os.cpu_count() or 1) // children)
+        proc = ctx.Process(target=_child, args=(folders, device, task_photos, threads, child), daemon=True)
+        proc.start()
+        conns.append(parent)
+        procs.append(proc)
+    for conn in conns:
+        assert conn.recv() == "ready"
+    sizes = [min(task_photos, count - start) for start in range(0, count, task_photos)]
+    queue = [(kind, size) for kind in KINDS for size in sizes]
+    spans, busy = [], set()
+    for conn in conns:
+        if queue:
+            conn.send(queue.pop(0))
+            busy.add(conn)
+    while busy:
+        for conn in wait(list(busy)):
+            spans.append(conn.recv())
+            if queue:
+                conn.send(queue.pop(0))
+            else:
+                busy.discard(conn)
+    memory = []
+    for conn in conns:
+        conn.send(None)
+        memory.append(conn.recv())
+    for proc in procs:
+        proc.join(timeout=60)
+    wall = max(end for _, end in spans) - min(begin for begin, _ in spans)
+    result = {
+        "children": children,
+        "task_photos": task_photos,
+        "images": count,
+        "wall_s": round(wall, 3),
+        "images_per_s": round(count / wall, 2),
+        "memory_mb_per_child": max(memory),
+    }
+    print(
+        f"  product layout, tasks of {task_photos}, {children} children: {count / wall:.2f} images/s "
+        "(both models)",
+        flush=True,
+    )
+    return result
 
 
 def _differ(kind: str, folders: dict, device: str, product, count: int, **load) -> str:
