@@ -64,6 +64,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--children", default="1,2", help="processes sharing the device (product layout)")
     parser.add_argument("--task-photos", default="10", help="images per task (CAPTIONS_TASK_PHOTOS), a list")
     parser.add_argument("--images", type=int, default=80, help="images through the product layout")
+    parser.add_argument(
+        "--compare-plain", action="store_true", help="also time plain generate (no shared keys and values)"
+    )
     args = parser.parse_args(argv)
     batches = [int(b) for b in args.batches.split(",")]
 
@@ -133,6 +136,8 @@ def main(argv: list[str] | None = None) -> None:
                 f"(preprocess {prep:.3f} s, encoder {encode:.3f} s, GPU busy {busy})",
                 flush=True,
             )
+        if args.compare_plain:
+            _time_plain(kind, folders, args.device, batches, args.reps, results, rows)
         count = 8 if cuda else min(batches)
         checks = {
             "vs_plain_generate": _differ(
@@ -149,7 +154,11 @@ def main(argv: list[str] | None = None) -> None:
 
     both = []
     for batch in batches:
-        rates = [r["images_per_s"] for r in results if r.get("batch") == batch and "error" not in r]
+        rates = [
+            r["images_per_s"]
+            for r in results
+            if r.get("batch") == batch and "error" not in r and not r.get("plain_generate")
+        ]
         if len(rates) != len(KINDS):
             continue
         combined = 1 / sum(1 / rate for rate in rates)
@@ -167,9 +176,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     print_table(
         f"Product layout: children sharing the device, {args.images} photos through both models",
-        ["photos per task", "children", "wall s", "images/s (both models)", "memory MB per child"],
+        ["photos per task", "children", "wall s", "images/s (both models)", "memory MB", "host RSS MB"],
         [
-            [r["task_photos"], r["children"], r["wall_s"], r["images_per_s"], r["memory_mb_per_child"]]
+            [
+                r["task_photos"],
+                r["children"],
+                r["wall_s"],
+                r["images_per_s"],
+                r["memory_mb_per_child"],
+                r["host_peak_rss_mb_per_child"],
+            ]
             for r in layout
         ],
     )
@@ -192,6 +208,43 @@ def main(argv: list[str] | None = None) -> None:
             "product_layout": layout,
         },
     )
+
+
+def _time_plain(kind: str, folders: dict, device: str, batches: list, reps: int, results: list, rows: list):
+    """Seconds per call of plain ``generate`` (every beam its own keys and values), same dtype."""
+    from captions.backends import local
+
+    settings = SETTINGS[kind]
+    plain = local.load_captioner(
+        kind,
+        model=str(folders[kind]),
+        device=device,
+        min_length=settings["max_length"],
+        share_cross_attention=False,
+        **settings,
+    )
+    for batch in batches:
+        local.MAX_BATCH[device] = batch
+        batch_images = images(batch)
+        plain.token_ids(batch_images)  # warm-up
+        times = []
+        for _ in range(reps):
+            began = time.perf_counter()
+            plain.token_ids(batch_images)
+            _sync(device)
+            times.append(time.perf_counter() - began)
+        best = min(times)
+        results.append(
+            {
+                "model": kind,
+                "batch": batch,
+                "plain_generate": True,
+                "runs_s": [round(t, 4) for t in times],
+                "images_per_s": round(batch / best, 2),
+            }
+        )
+        rows.append([f"{kind}, plain generate", batch, "", best, round(batch / best, 2)] + [""] * 3)
+        print(f"  {kind:<9} batch {batch:>3}: {best:8.3f} s  {batch / best:7.2f} images/s, plain", flush=True)
 
 
 def _transformers_version() -> str:
@@ -278,7 +331,7 @@ def _child(folders: dict, device: str, task_photos: int, threads: int, conn) -> 
         _sync(device)
         conn.send((began, time.perf_counter()))
     memory = torch.cuda.max_memory_allocated() / 2**20 if device.startswith("cuda") else peak_rss_mb()
-    conn.send(round(memory))
+    conn.send((round(memory), round(peak_rss_mb())))
 
 
 def product_layout(folders: dict, device: str, children: int, task_photos: int, count: int) -> dict:
@@ -322,7 +375,8 @@ def product_layout(folders: dict, device: str, children: int, task_photos: int, 
         "images": count,
         "wall_s": round(wall, 3),
         "images_per_s": round(count / wall, 2),
-        "memory_mb_per_child": max(memory),
+        "memory_mb_per_child": max(m for m, _ in memory),
+        "host_peak_rss_mb_per_child": max(r for _, r in memory),
     }
     print(
         f"  product layout, tasks of {task_photos}, {children} children: {count / wall:.2f} images/s "
