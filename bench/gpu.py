@@ -397,7 +397,8 @@ def _differ(kind: str, folders: dict, device: str, product, count: int, **load) 
     batch = images(count)
     local.MAX_BATCH[device] = count
     a, b = product.token_ids(batch), other.token_ids(batch)
-    return f"{sum(x != y for x, y in zip(a, b, strict=True))} of {count}"
+    distinct = len({tuple(ids) for ids in a})  # > 1: the captions depend on the photo
+    return f"{sum(x != y for x, y in zip(a, b, strict=True))} of {count} ({distinct} distinct captions)"
 
 
 if __name__ == "__main__":

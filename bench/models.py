@@ -35,11 +35,21 @@ def _ready(folder: Path) -> bool:
     return (folder / "model.safetensors").is_file() and (folder / "config.json").is_file()
 
 
-def _heads(folder: Path) -> int | None:
+def _blip_current(folder: Path) -> bool:
+    """A BLIP folder built with this module's settings (older builds are built again)."""
     import json
 
     config = json.loads((folder / "config.json").read_text())
-    return config.get("text_config", {}).get("num_attention_heads")
+    return (
+        config.get("text_config", {}).get("num_attention_heads") == 12
+        and config.get("vision_config", {}).get("initializer_range") == VISION_INIT
+    )
+
+
+# BlipVisionConfig draws its weights with a spread of 1e-10: every photo's embedding is then zero,
+# the cross-attention keys and values constant and the captions blind to the photo, so a check of
+# ids could not see an error there. 0.02, as the text decoder and ViT use, makes the photo count.
+VISION_INIT = 0.02
 
 
 def build_blip(folder: Path = BLIP_DIR) -> Path:
@@ -52,9 +62,11 @@ def build_blip(folder: Path = BLIP_DIR) -> Path:
         BlipProcessor,
     )
 
-    if _ready(folder) and _heads(folder) == 12:
+    if _ready(folder) and _blip_current(folder):
         return folder
-    config = BlipConfig(text_config={"num_attention_heads": 12})
+    config = BlipConfig(
+        text_config={"num_attention_heads": 12}, vision_config={"initializer_range": VISION_INIT}
+    )
     vision, text = config.vision_config, config.text_config
     assert (vision.hidden_size, vision.num_hidden_layers, vision.num_attention_heads) == (768, 12, 12)
     assert (vision.image_size, vision.patch_size) == (384, 16)

@@ -286,7 +286,7 @@ CAPTIONS_QUANTIZE = env.str("CAPTIONS_QUANTIZE", default="none")  # none | int8
 # A worker child keeps one local caption model at a time: a child's memory is bounded by the larger
 # model (docs/operations.md, Memory); switching models costs a reload (~0.6 s from a warm disk cache).
 CAPTIONS_ONE_MODEL_PER_CHILD = env.bool("CAPTIONS_ONE_MODEL_PER_CHILD", default=True)
-# Images per generate() call (0: 4 on a CPU, 16 on a GPU). 1 keeps a CPU caption child under 1.5 GB
+# Images per generate() call (0: 4 on a CPU, 64 on a CUDA GPU, 16 on Apple's mps). 1 keeps a CPU caption child under 1.5 GB
 # (docs/benchmarks.md, section 4) at the price of speed at batch sizes above 1.
 CAPTIONS_MAX_BATCH = env.int("CAPTIONS_MAX_BATCH", default=0)
 if CAPTIONS_MAX_BATCH < 0:
@@ -298,6 +298,13 @@ if CAPTIONS_MAX_BATCH < 0:
 CAPTIONS_TASK_PHOTOS = env.int("CAPTIONS_TASK_PHOTOS", default=4)
 if CAPTIONS_TASK_PHOTOS < 1:
     raise ImproperlyConfigured(f"CAPTIONS_TASK_PHOTOS must be 1 or more, not {CAPTIONS_TASK_PHOTOS}.")
+# A caption task on a GPU worker also takes other uploads' photos waiting in the queue, up to this
+# many in all: a GPU captions 64 photos in about the time of 10 (docs/benchmarks.md, section 5).
+# 0 (the default) is off: a CPU worker gains nothing from larger batches and spreads them instead.
+# Read by the worker; set it only on GPU workers (compose's vision-gpu sets 64).
+CAPTIONS_GATHER_PHOTOS = env.int("CAPTIONS_GATHER_PHOTOS", default=0)
+if CAPTIONS_GATHER_PHOTOS < 0:
+    raise ImproperlyConfigured(f"CAPTIONS_GATHER_PHOTOS must be 0 or more, not {CAPTIONS_GATHER_PHOTOS}.")
 for _var, _choices in (
     ("CAPTIONS_DTYPE", "auto float32 float16 bfloat16"),
     ("CAPTIONS_QUANTIZE", "none int8"),

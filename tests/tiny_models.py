@@ -53,7 +53,9 @@ def build_tiny_blip(path: str | Path) -> Path:
             "eos_token_id": vocab["[SEP]"],
             "sep_token_id": vocab["[SEP]"],
         },
-        vision_config={**TINY, "image_size": IMAGE_SIZE, "patch_size": PATCH_SIZE},
+        # BlipVisionConfig draws its weights with a spread of 1e-10, which makes every photo's
+        # embedding zero and the captions blind to the photo; 0.02 is what the text side uses.
+        vision_config={**TINY, "image_size": IMAGE_SIZE, "patch_size": PATCH_SIZE, "initializer_range": 0.02},
         projection_dim=32,
     )
     torch.manual_seed(0)

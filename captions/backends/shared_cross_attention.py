@@ -43,6 +43,13 @@ class _State:
     def __init__(self) -> None:
         self.beams = 0
         self.kv: dict[int, tuple[Any, Any, Any]] = {}
+        # None: by device. A CPU runs one product per beam (the same bits as plain generate);
+        # elsewhere all beams of an image go through one product, which saves the GPU three
+        # launches in four per layer and step (docs/benchmarks.md, section 5).
+        self.fold: bool | None = None
+
+    def folds(self, tensor) -> bool:
+        return self.fold if self.fold is not None else tensor.device.type != "cpu"
 
     def keys_values(self, module, encoder_hidden_states, project):
         """(keys, values) of the distinct images, projected once per generate call."""
@@ -100,6 +107,16 @@ def _blip_forward(module, state: _State):
         keys_t, values = state.keys_values(module, encoder_hidden_states, project)
         query = module.query(hidden_states).view(rows, length, -1, head).transpose(1, 2)
         mask = encoder_attention_mask
+        if state.folds(query):
+            # Each image's beams as rows of one product: (images, heads, beams x length, head).
+            folded = _fold(query, beams)
+            scores = torch.matmul(folded, keys_t) / math.sqrt(head)
+            if mask is not None:  # The beams of an image share its mask.
+                scores = scores + _beam_rows(mask, 0, beams, rows).to(scores.device)
+            probs = nn.Softmax(dim=-1)(scores)
+            context = _unfold(torch.matmul(module.dropout(probs), values), beams, length)
+            context = context.permute(0, 2, 1, 3).contiguous()
+            return context.view(*context.shape[:-2], module.all_head_size), None
         contexts = []
         for beam in range(beams):  # Row i of the batch is beam i % beams of image i // beams.
             scores = torch.matmul(query[beam::beams], keys_t)
@@ -162,6 +179,22 @@ def _gpt2_forward(module, state: _State):
             implementation, modeling_gpt2.eager_attention_forward
         )
         mask = encoder_attention_mask
+        if state.folds(query):
+            length = query.shape[2]
+            output, _ = interface(
+                module,
+                _fold(query, beams),
+                keys,
+                values,
+                None if mask is None else _beam_rows(mask, 0, beams, rows),
+                dropout=module.attn_dropout.p if module.training else 0.0,
+                scaling=module.scaling,
+                **kwargs,
+            )
+            # (images, beams x length, heads, head) back to (rows, length, heads, head).
+            output = output.reshape(rows, length, *output.shape[2:])
+            output = output.reshape(*output.shape[:-2], -1).contiguous()
+            return module.resid_dropout(module.c_proj(output)), None
         outputs = []
         for beam in range(beams):
             output, _ = interface(
@@ -181,6 +214,20 @@ def _gpt2_forward(module, state: _State):
         return module.resid_dropout(output), None
 
     return forward
+
+
+def _fold(query, beams: int):
+    """(images x beams, heads, length, head) to (images, heads, beams x length, head)."""
+    rows, heads, length, head = query.shape
+    folded = query.reshape(rows // beams, beams, heads, length, head).transpose(1, 2)
+    return folded.reshape(rows // beams, heads, beams * length, head)
+
+
+def _unfold(context, beams: int, length: int):
+    """(images, heads, beams x length, head) back to (images x beams, heads, length, head)."""
+    images, heads, _, head = context.shape
+    unfolded = context.reshape(images, heads, beams, length, head).transpose(1, 2)
+    return unfolded.reshape(images * beams, heads, length, head)
 
 
 def _beam_rows(mask, beam: int, beams: int, rows: int):

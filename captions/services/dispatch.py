@@ -239,6 +239,40 @@ def _claim(stage: str, generation_ids, message_id: str | None) -> dict[int, int]
     return {generation_id: pk for pk, generation_id in rows}
 
 
+def dispatches_gather(*, stage: str, message_id: str, limit: int) -> dict[int, int]:
+    """Claim up to ``limit`` more steps of this stage that wait in the broker, oldest first, for
+    the message being run: {generation id: dispatch id}. A GPU captions a batch of 64 photos in
+    about the time of 10 (docs/benchmarks.md, section 5), so under a backlog one task takes
+    the photos of the uploads queued behind it (CAPTIONS_GATHER_PHOTOS).
+
+    Only steps no worker holds are taken; each takes this message's id, so its own message,
+    when a worker gets it, finds it claimed (or done) and does nothing, and if this worker dies
+    the step lapses with the rest of this message and is sent again once."""
+    if limit < 1:
+        return {}
+    with transaction.atomic():
+        waiting = list(
+            Dispatch.objects.select_for_update(skip_locked=True)
+            .filter(stage=stage, done_at__isnull=True, sent_at__isnull=False, claimed_until__isnull=True)
+            .filter(claims__lt=settings.JOB_MAX_CLAIMS)
+            .order_by("sent_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if not waiting:
+            return {}
+        # Conditional, so a hold or claim that won the race (or a database without row locks) keeps it.
+        Dispatch.objects.filter(pk__in=waiting, done_at__isnull=True, claimed_until__isnull=True).update(
+            claimed_until=_claim_until(),
+            claims=F("claims") + 1,
+            message_id=message_id,
+            missing_since=None,
+        )
+        taken = Dispatch.objects.filter(pk__in=waiting, message_id=message_id).values_list(
+            "generation_id", "pk"
+        )
+        return dict(taken)
+
+
 def dispatch_done(*, generation_id: int, stage: str) -> None:
     """Mark the step finished; call inside the transaction that writes its result."""
     Dispatch.objects.filter(generation_id=generation_id, stage=stage, done_at__isnull=True).update(

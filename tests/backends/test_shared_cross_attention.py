@@ -19,7 +19,7 @@ pytestmark = pytest.mark.usefixtures("fresh_loader")
 
 
 # A bias on the end-of-caption token's logit that makes the tiny models stop after a few tokens.
-EOS_BIAS = {"blip": 0.2, "vit_gpt2": 0.3}
+EOS_BIAS = {"blip": 0.2, "vit_gpt2": 0.4}
 
 
 def _favour_eos(captioner, bias: float) -> None:
@@ -38,6 +38,35 @@ def _favour_eos(captioner, bias: float) -> None:
     head.register_forward_hook(raise_eos)
 
 
+# The tiny random models' cross-attention is too weak to change a token: its weights are scaled by
+# this in both copies, so that the ids depend on what it computes.
+# ``test_the_strengthened_tiny_models_caption_by_the_photo`` holds that.
+CROSS_ATTENTION_GAIN = {"blip": 4.0, "vit_gpt2": 8.0}
+
+
+def _cross_attention(captioner) -> list[torch.nn.Module]:
+    model = captioner._model
+    if captioner.kind == "blip":
+        return [layer.crossattention for layer in model.text_decoder.bert.encoder.layer]
+    return [block.crossattention for block in model.decoder.transformer.h]
+
+
+def _strengthen_cross_attention(captioner) -> None:
+    with torch.no_grad():
+        for module in _cross_attention(captioner):
+            for parameter in module.parameters():
+                parameter.mul_(CROSS_ATTENTION_GAIN[captioner.kind])
+
+
+def _captioners(kind, model_dirs, **settings):
+    """(plain, shared): two copies of the same strengthened weights."""
+    plain = load_captioner(kind, model=model_dirs[kind], share_cross_attention=False, **settings)
+    shared = load_captioner(kind, model=model_dirs[kind], **settings)
+    for captioner in (plain, shared):
+        _strengthen_cross_attention(captioner)
+    return plain, shared
+
+
 def _plain_ids(captioner, images, **generation) -> list[list[int]]:
     """The seed's way: processor, then plain generate on an unpatched model, in one call."""
     pixel_values = captioner._image_processor(
@@ -50,16 +79,21 @@ def _plain_ids(captioner, images, **generation) -> list[list[int]]:
 @pytest.mark.parametrize("kind", ["blip", "vit_gpt2"])
 @pytest.mark.parametrize("count", [1, 3])
 @pytest.mark.parametrize("fixed_length", [True, False], ids=["fixed-length", "early-eos"])
+@pytest.mark.parametrize("fold", [False, True], ids=["per-beam", "beams-folded"])
 def test_shared_keys_and_values_give_the_same_ids_as_plain_generate(
-    kind, count, fixed_length, model_dirs, photo
+    kind, count, fixed_length, fold, model_dirs, photo
 ):
+    """Per beam is what a CPU runs; folded (every beam of an image in one product) what a GPU runs,
+    checked here on the CPU for the row bookkeeping."""
     images = [photo(name) for name in ("cat", "coffee", "rocket")[:count]]
     settings = {"max_length": 10, "num_beams": 4, "min_length": 10 if fixed_length else None}
-    plain = load_captioner(kind, model=model_dirs[kind], share_cross_attention=False, **settings)
-    shared = load_captioner(kind, model=model_dirs[kind], **settings)
+    plain, shared = _captioners(kind, model_dirs, **settings)
     assert shared is not plain
     assert shared_cross_attention.installed(shared._model)
     assert not shared_cross_attention.installed(plain._model)
+    state = shared._model._shared_cross_attention
+    assert state.fold is None and not state.folds(torch.zeros(1))  # A CPU runs per beam by default.
+    state.fold = fold
     if not fixed_length:
         for captioner in (plain, shared):
             _favour_eos(captioner, EOS_BIAS[kind])
@@ -71,6 +105,22 @@ def test_shared_keys_and_values_give_the_same_ids_as_plain_generate(
         assert max(len(ids) for ids in expected) < 10
 
     assert shared.token_ids(images) == expected
+
+
+@pytest.mark.parametrize("kind", ["blip", "vit_gpt2"])
+def test_the_strengthened_tiny_models_caption_by_the_photo(kind, model_dirs, photo):
+    """Without this the test above could pass with cross-attention that computes nothing right."""
+    settings = {"max_length": 10, "min_length": 10, "num_beams": 4}
+    plain, _ = _captioners(kind, model_dirs, **settings)
+    images = [photo(name) for name in ("cat", "coffee", "rocket")]
+    ids = _plain_ids(plain, images, **plain.generation.kwargs())
+    assert len({tuple(row) for row in ids}) > 1  # The photo changes the caption.
+    torch.manual_seed(0)
+    with torch.no_grad():  # A small error in what cross-attention computes changes tokens.
+        for module in _cross_attention(plain):
+            for parameter in module.parameters():
+                parameter.add_(torch.randn_like(parameter) * 0.1 * parameter.abs().mean())
+    assert _plain_ids(plain, images, **plain.generation.kwargs()) != ids
 
 
 @pytest.mark.parametrize("kind", ["blip", "vit_gpt2"])
