@@ -43,13 +43,16 @@ class _State:
     def __init__(self) -> None:
         self.beams = 0
         self.kv: dict[int, tuple[Any, Any, Any]] = {}
-        # None: by device. A CPU runs one product per beam (the same bits as plain generate);
-        # elsewhere all beams of an image go through one product, which saves the GPU three
-        # launches in four per layer and step (docs/benchmarks.md, section 5).
+        # Whether all beams of an image go through one product. None: as measured best (docs/
+        # benchmarks.md, section 5). A CPU runs one product per beam (the same bits as plain
+        # generate). On a GPU, BLIP folds (1.1-1.6x plain generate: a quarter of the launches);
+        # GPT-2's attention kernels ran slower with four query rows than four times with one.
         self.fold: bool | None = None
 
-    def folds(self, tensor) -> bool:
-        return self.fold if self.fold is not None else tensor.device.type != "cpu"
+    def folds(self, tensor, *, on_gpu: bool) -> bool:
+        if self.fold is not None:
+            return self.fold
+        return on_gpu and tensor.device.type != "cpu"
 
     def keys_values(self, module, encoder_hidden_states, project):
         """(keys, values) of the distinct images, projected once per generate call."""
@@ -107,7 +110,7 @@ def _blip_forward(module, state: _State):
         keys_t, values = state.keys_values(module, encoder_hidden_states, project)
         query = module.query(hidden_states).view(rows, length, -1, head).transpose(1, 2)
         mask = encoder_attention_mask
-        if state.folds(query):
+        if state.folds(query, on_gpu=True):
             # Each image's beams as rows of one product: (images, heads, beams x length, head).
             folded = _fold(query, beams)
             scores = torch.matmul(folded, keys_t) / math.sqrt(head)
@@ -179,7 +182,7 @@ def _gpt2_forward(module, state: _State):
             implementation, modeling_gpt2.eager_attention_forward
         )
         mask = encoder_attention_mask
-        if state.folds(query):
+        if state.folds(query, on_gpu=False):
             length = query.shape[2]
             output, _ = interface(
                 module,

@@ -239,6 +239,10 @@ def test_the_gpu_profile_runs_vision_on_the_cuda_image_with_a_gpu():
     assert gpu["build"]["args"] == {"TORCH_VARIANT": "cuda"}
     assert gpu["image"] != SERVICES["vision"]["image"]
     assert gpu["environment"]["CAPTIONS_DEVICE"] == "cuda"
+    # Batches across uploads, and both models kept on the GPU by each of its 4 children.
+    assert gpu["environment"]["CAPTIONS_GATHER_PHOTOS"] == "${CAPTIONS_GATHER_PHOTOS:-64}"
+    assert gpu["environment"]["CAPTIONS_ONE_MODEL_PER_CHILD"] == "false"
+    assert '--concurrency "$${VISION_GPU_CONCURRENCY:-4}"' in command_text("vision-gpu")
     (device,) = gpu["deploy"]["resources"]["reservations"]["devices"]
     assert device["driver"] == "nvidia"
     assert device["capabilities"] == ["gpu"]
