@@ -96,17 +96,7 @@ def main(argv: list[str] | None = None) -> None:
             local.MAX_BATCH[args.device] = batch  # one generate() call per batch
             batch_images = images(batch)
             try:  # one failing size (out of memory, say) leaves the others' numbers
-                captioner.token_ids(batch_images)  # warm-up
-                if cuda:
-                    torch.cuda.synchronize()
-                    torch.cuda.reset_peak_memory_stats()
-                times = []
-                for _ in range(args.reps):
-                    began = time.perf_counter()
-                    captioner.token_ids(batch_images)
-                    if cuda:
-                        torch.cuda.synchronize()
-                    times.append(time.perf_counter() - began)
+                times = _timed_calls(captioner, batch_images, args.reps)
                 best = min(times)
                 prep, encode = _split(captioner, batch_images, cuda)
                 busy = _busy_share(captioner, batch_images, best) if cuda else None
@@ -225,14 +215,7 @@ def _time_plain(kind: str, folders: dict, device: str, batches: list, reps: int,
     )
     for batch in batches:
         local.MAX_BATCH[device] = batch
-        batch_images = images(batch)
-        plain.token_ids(batch_images)  # warm-up
-        times = []
-        for _ in range(reps):
-            began = time.perf_counter()
-            plain.token_ids(batch_images)
-            _sync(device)
-            times.append(time.perf_counter() - began)
+        times = _timed_calls(plain, images(batch), reps)
         best = min(times)
         results.append(
             {
@@ -245,6 +228,24 @@ def _time_plain(kind: str, folders: dict, device: str, batches: list, reps: int,
         )
         rows.append([f"{kind}, plain generate", batch, "", best, round(batch / best, 2)] + [""] * 3)
         print(f"  {kind:<9} batch {batch:>3}: {best:8.3f} s  {batch / best:7.2f} images/s, plain", flush=True)
+
+
+def _timed_calls(captioner, batch_images: list, reps: int) -> list[float]:
+    """Seconds of each of ``reps`` calls after a warm-up (peak CUDA memory counted from there)."""
+    import torch
+
+    device = str(captioner.device)
+    captioner.token_ids(batch_images)
+    _sync(device)
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+    times = []
+    for _ in range(reps):
+        began = time.perf_counter()
+        captioner.token_ids(batch_images)
+        _sync(device)
+        times.append(time.perf_counter() - began)
+    return times
 
 
 def _transformers_version() -> str:

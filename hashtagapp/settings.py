@@ -286,8 +286,8 @@ CAPTIONS_QUANTIZE = env.str("CAPTIONS_QUANTIZE", default="none")  # none | int8
 # A worker child keeps one local caption model at a time: a child's memory is bounded by the larger
 # model (docs/operations.md, Memory); switching models costs a reload (~0.6 s from a warm disk cache).
 CAPTIONS_ONE_MODEL_PER_CHILD = env.bool("CAPTIONS_ONE_MODEL_PER_CHILD", default=True)
-# Images per generate() call (0: 4 on a CPU, 64 on a CUDA GPU, 16 on Apple's mps). 1 keeps a CPU caption child under 1.5 GB
-# (docs/benchmarks.md, section 4) at the price of speed at batch sizes above 1.
+# Images per generate() call (0: 4 on a CPU, 64 on a CUDA GPU, 16 on Apple's mps). 1 keeps a CPU
+# caption child under 1.5 GB (docs/benchmarks.md, section 4) at the price of speed at batch sizes above 1.
 CAPTIONS_MAX_BATCH = env.int("CAPTIONS_MAX_BATCH", default=0)
 if CAPTIONS_MAX_BATCH < 0:
     raise ImproperlyConfigured(f"CAPTIONS_MAX_BATCH must be 0 or more, not {CAPTIONS_MAX_BATCH}.")

@@ -34,7 +34,7 @@ _FOREIGN_WEIGHTS = ["*.h5", "*.msgpack", "*.onnx", "*.ot", "*.tflite", "onnx/*",
 _HUB_ID = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
 # Images per generate() call. On a CPU chunks of 4 bound a task's working memory whatever the batch
 # (docs/benchmarks.md, sections 1 and 4). A CUDA GPU is bound by launching work, not by arithmetic,
-# up to batches of 64 (on an H200, BLIP went from 20 images/s at 16 to 95 at 64 with 2.5 GB;
+# up to batches of 64 (on an H200, BLIP went from 20 images/s at 16 to 92 at 64 with 2.5 GB;
 # docs/benchmarks.md, section 5); Apple's mps stays at 16 (not measured).
 MAX_BATCH = {"cpu": 4, "mps": 16}
 MAX_BATCH_DEFAULT = 64
