@@ -49,10 +49,10 @@ class _State:
         # GPT-2's attention kernels ran slower with four query rows than four times with one.
         self.fold: bool | None = None
 
-    def folds(self, tensor, *, on_gpu: bool) -> bool:
+    def folds(self, tensor, *, fold_on_gpu: bool) -> bool:
         if self.fold is not None:
             return self.fold
-        return on_gpu and tensor.device.type != "cpu"
+        return fold_on_gpu and tensor.device.type != "cpu"
 
     def keys_values(self, module, encoder_hidden_states, project):
         """(keys, values) of the distinct images, projected once per generate call."""
@@ -110,7 +110,7 @@ def _blip_forward(module, state: _State):
         keys_t, values = state.keys_values(module, encoder_hidden_states, project)
         query = module.query(hidden_states).view(rows, length, -1, head).transpose(1, 2)
         mask = encoder_attention_mask
-        if state.folds(query, on_gpu=True):
+        if state.folds(query, fold_on_gpu=True):
             # Each image's beams as rows of one product: (images, heads, beams x length, head).
             folded = _fold(query, beams)
             scores = torch.matmul(folded, keys_t) / math.sqrt(head)
@@ -182,7 +182,7 @@ def _gpt2_forward(module, state: _State):
             implementation, modeling_gpt2.eager_attention_forward
         )
         mask = encoder_attention_mask
-        if state.folds(query, on_gpu=False):
+        if state.folds(query, fold_on_gpu=False):
             length = query.shape[2]
             output, _ = interface(
                 module,

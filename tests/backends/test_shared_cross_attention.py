@@ -92,7 +92,7 @@ def test_shared_keys_and_values_give_the_same_ids_as_plain_generate(
     assert shared_cross_attention.installed(shared._model)
     assert not shared_cross_attention.installed(plain._model)
     state = shared._model._shared_cross_attention
-    assert state.fold is None and not state.folds(torch.zeros(1), on_gpu=True)  # A CPU: per beam.
+    assert state.fold is None and not state.folds(torch.zeros(1), fold_on_gpu=True)  # A CPU: per beam.
     state.fold = fold
     if not fixed_length:
         for captioner in (plain, shared):
@@ -186,6 +186,6 @@ def test_a_gpu_folds_blips_beams_and_keeps_gpt2s_apart_as_measured():
 
     state = shared_cross_attention._State()
     on = {kind: SimpleNamespace(device=SimpleNamespace(type=kind)) for kind in ("cpu", "cuda")}
-    assert state.folds(on["cuda"], on_gpu=True)  # BLIP on a GPU.
-    assert not state.folds(on["cuda"], on_gpu=False)  # GPT-2 on a GPU.
-    assert not state.folds(on["cpu"], on_gpu=True)  # Every model on a CPU: per beam, same bits.
+    assert state.folds(on["cuda"], fold_on_gpu=True)  # BLIP on a GPU.
+    assert not state.folds(on["cuda"], fold_on_gpu=False)  # GPT-2 on a GPU.
+    assert not state.folds(on["cpu"], fold_on_gpu=True)  # Every model on a CPU: per beam, same bits.

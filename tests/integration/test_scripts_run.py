@@ -39,6 +39,19 @@ def wait_for(condition, *, timeout: float, what: str) -> None:
     raise AssertionError(f"not {what} within {timeout} s")
 
 
+def stopped_within(script: subprocess.Popen, seconds: float, tmp_path: Path) -> None:
+    """Wait for ``scripts/run`` to exit; if it does not, fail with what was still running and the
+    ends of its logs, so that a rare hang can be read from one failed run."""
+    try:
+        script.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        ps = subprocess.run(
+            ["ps", "-o", "pid,pgid,stat,etime,args", "-s", str(script.pid)], capture_output=True, text=True
+        ).stdout
+        logs = {path.name: path.read_text(errors="replace")[-3000:] for path in tmp_path.rglob("*.log")}
+        pytest.fail(f"scripts/run still running {seconds} s after the signal:\n{ps}\n{logs}")
+
+
 def answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
@@ -77,7 +90,7 @@ def test_scripts_run_restarts_a_dead_worker_and_stops_cleanly(tmp_path):
 
         started = time.monotonic()
         script.send_signal(signal.SIGTERM)
-        script.wait(timeout=30)
+        stopped_within(script, 30, tmp_path)
         assert time.monotonic() - started < 20
         wait_for(lambda: not workers(run_dir), timeout=10, what="every worker gone")
         assert not answers(f"http://127.0.0.1:{port}/healthz")
@@ -112,7 +125,7 @@ def test_ctrl_c_stops_everything_within_seconds_even_when_the_worker_hangs(tmp_p
 
         started = time.monotonic()
         os.killpg(script.pid, signal.SIGINT)
-        script.wait(timeout=30)
+        stopped_within(script, 30, tmp_path)
         wait_for(lambda: not workers(run_dir), timeout=10, what="every worker gone")
         assert time.monotonic() - started < 10
         assert not answers(f"http://127.0.0.1:{port}/healthz")
