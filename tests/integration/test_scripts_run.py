@@ -1,6 +1,7 @@
 """`scripts/run` as a person runs it: the site and its worker come up; a worker that dies is
 started again; SIGTERM (or Ctrl-C) stops everything within seconds, leaving nothing behind."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -37,6 +38,19 @@ def wait_for(condition, *, timeout: float, what: str) -> None:
             return
         time.sleep(0.5)
     raise AssertionError(f"not {what} within {timeout} s")
+
+
+@contextlib.contextmanager
+def ctrl_c_as_in_a_terminal():
+    """Ctrl-C reaches a program started from a terminal. A test run started in the background by
+    a shell without job control (CI launchers often are) ignores SIGINT, and its children inherit
+    that, so ``scripts/run`` could never see the signal; a Python handler here is reset to the
+    default in the child."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def stopped_within(script: subprocess.Popen, seconds: float, tmp_path: Path) -> None:
@@ -112,9 +126,10 @@ def test_ctrl_c_stops_everything_within_seconds_even_when_the_worker_hangs(tmp_p
     env.update(RUN_DIR=str(run_dir), PORT=str(port), ENV_FILE="/dev/null", WORKER_CONCURRENCY="1")
     env.update(DOWNLOAD_MODELS="0", STOP_SECONDS="3")
     log = (tmp_path / "run.log").open("wb")
-    script = subprocess.Popen(
-        ["scripts/run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
+    with ctrl_c_as_in_a_terminal():
+        script = subprocess.Popen(
+            ["scripts/run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     worker_log = run_dir / "worker.log"
     try:
         wait_for(lambda: answers(f"http://127.0.0.1:{port}/healthz"), timeout=240, what="serving")
