@@ -17,7 +17,8 @@ token ids checked against the seed's, token by token:
 * one process, all cores: both models one after the other in one process with every core (as the
              seed, with the shared keys and values): a layout for batch 1, where one image's
              BLIP cannot be split between two processes.
-* former: plain generate: one task per model without the shared keys and values.
+* former: plain generate: one task per model without the shared keys and values and with BLIP's
+             vision tower batched.
 * seed (1 thread): the seed's code with one torch thread, a reference that outside load on the
              shared machine cannot make collapse (two OpenMP threads stall whenever another
              process takes one of the cores; on a quiet machine the seed is ~1.2x faster than this).
@@ -162,6 +163,7 @@ def _serve(kinds: list[str], folders: dict, fixed: bool, malloc: tuple, threads:
                 min_length=settings["max_length"] if fixed else None,
                 quantize=quantize,
                 share_cross_attention=shared,
+                image_by_image=shared,
                 **settings,
             )
             if not fixed:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from captions.backends import shared_cross_attention
+from captions.backends import shared_cross_attention, vision_tower
 from captions.backends.base import BackendError, Captioner
 from captions.backends.torch_device import resolve_device
 
@@ -48,12 +48,14 @@ class Numerics:
 
     ``dtype`` "auto" is float16 on CUDA and float32 elsewhere. ``share_cross_attention`` lets the
     beams of one image share its cross-attention keys and values (exact: the same token ids as plain
-    ``generate``). ``quantize`` "int8" is dynamic int8 for the CPU's linear layers: faster, but
-    the words change (an approximate mode, off by default)."""
+    ``generate``). ``image_by_image`` lets BLIP's vision tower encode a CPU batch one image at a
+    time (exact: the same bits, faster; ``vision_tower``). ``quantize`` "int8" is dynamic int8 for
+    the CPU's linear layers: faster, but the words change (an approximate mode, off by default)."""
 
     dtype: str = "auto"
     share_cross_attention: bool = True
     quantize: str = "none"
+    image_by_image: bool = True
 
     def torch_dtype(self, device: str):
         import torch
@@ -195,6 +197,8 @@ def _load(
         loaded = _quantize_int8(loaded)
     if numerics.share_cross_attention:
         shared_cross_attention.install(loaded)
+    if numerics.image_by_image:
+        vision_tower.install(loaded)
     return LocalCaptioner(
         kind=kind,
         model_name=model,
@@ -231,6 +235,7 @@ def load_captioner(
     quantize: str = "none",
     keep_others: bool = True,
     max_batch: int = 0,
+    image_by_image: bool = True,
 ) -> Captioner:
     """The process-wide captioner for ``kind`` ("blip" or "vit_gpt2").
 
@@ -238,8 +243,8 @@ def load_captioner(
     folder; it defaults to the kind's standard checkpoint. Generation settings
     left as None take the kind's defaults. The same arguments return the same
     loaded model; a failed load is not cached, so it is retried on the next
-    call (after ``download_models``, say). ``dtype``, ``share_cross_attention`` and
-    ``quantize`` are ``Numerics``. With ``keep_others`` False, loading a model first drops the
+    call (after ``download_models``, say). ``dtype``, ``share_cross_attention``, ``quantize`` and
+    ``image_by_image`` are ``Numerics``. With ``keep_others`` False, loading a model first drops the
     others this process holds, so a worker child holds one caption model at a time (memory
     bounded by the larger model; a switch costs a reload, ~0.6 s from a warm disk cache).
     Raises BackendError.
@@ -252,7 +257,12 @@ def load_captioner(
         raise ValueError(f"unknown dtype {dtype!r}; expected one of {', '.join(DTYPES)}")
     if quantize not in QUANTIZE:
         raise ValueError(f"unknown quantization {quantize!r}; expected one of {', '.join(QUANTIZE)}")
-    numerics = Numerics(dtype=dtype, share_cross_attention=share_cross_attention, quantize=quantize)
+    numerics = Numerics(
+        dtype=dtype,
+        share_cross_attention=share_cross_attention,
+        quantize=quantize,
+        image_by_image=image_by_image,
+    )
     defaults = DEFAULT_GENERATION[kind]
     generation = Generation(
         max_length=max_length if max_length is not None else defaults.max_length,

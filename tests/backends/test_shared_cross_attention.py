@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from captions.backends import shared_cross_attention
+from captions.backends import shared_cross_attention, vision_tower
 from captions.backends.local import load_captioner
 
 pytestmark = pytest.mark.usefixtures("fresh_loader")
@@ -59,8 +59,11 @@ def _strengthen_cross_attention(captioner) -> None:
 
 
 def _captioners(kind, model_dirs, **settings):
-    """(plain, shared): two copies of the same strengthened weights."""
-    plain = load_captioner(kind, model=model_dirs[kind], share_cross_attention=False, **settings)
+    """(plain, shared): two copies of the same strengthened weights; the plain one as the seed ran
+    it (batched vision tower, plain generate), the other as the product does."""
+    plain = load_captioner(
+        kind, model=model_dirs[kind], share_cross_attention=False, image_by_image=False, **settings
+    )
     shared = load_captioner(kind, model=model_dirs[kind], **settings)
     for captioner in (plain, shared):
         _strengthen_cross_attention(captioner)
@@ -91,6 +94,8 @@ def test_shared_keys_and_values_give_the_same_ids_as_plain_generate(
     assert shared is not plain
     assert shared_cross_attention.installed(shared._model)
     assert not shared_cross_attention.installed(plain._model)
+    assert vision_tower.installed(shared._model) == (kind == "blip")
+    assert not vision_tower.installed(plain._model)
     state = shared._model._shared_cross_attention
     assert state.fold is None and not state.folds(torch.zeros(1), fold_on_gpu=True)  # A CPU: per beam.
     state.fold = fold
