@@ -13,10 +13,18 @@ image processor, on the CPU) and the vision encoder alone, the rest being the de
 Then the product's layout on the device: ``--children`` processes at once (a GPU vision worker's
 ``VISION_GPU_CONCURRENCY``), each holding both models, taking (model, ``--task-photos`` images)
 tasks, BLIP's first, whichever child is free (``CAPTIONS_TASK_PHOTOS``); images per second for
-both models over ``--images`` photos.
+both models over ``--images`` photos. By default a task's photos are the small test photos already
+decoded in memory; with ``--photo-megapixels M`` each task reads its photos as JPEG files of about
+M megapixels (4:3; 12 is 4000 x 3000: the test photos upscaled, with grain, at quality 90, built once
+into ``bench/.photos_<M>mp/``) and decodes them as a vision worker does
+(``captions.services.photo_images.image_for_models``, long side ``VISION_MAX_SIDE``) before
+captioning them: ``--photo-source original`` the originals, as the product did, ``copy`` the model
+copies the upload now makes of them (``captions.services.uploads``: the photo at
+``VISION_MAX_SIDE``). The decode is then inside the layout's wall time, and is reported apart:
+seconds per task, their sum, and that sum's share of the children's time (children x wall).
 
     python -m bench.gpu [--device cuda] [--batches 1,8,32] [--reps 3] [--children 1,2]
-        [--task-photos 10] [--images 80]
+        [--task-photos 10] [--images 80] [--photo-megapixels 12] [--photo-source original,copy]
     bench/gpu.sh --device cpu --batches 1,2 --reps 1 --children 1 --images 4 --task-photos 2
 """
 
@@ -30,12 +38,15 @@ import time
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from bench.common import load_average, machine, print_table, write_results
+from bench.common import ROOT, load_average, machine, print_table, write_results
 
 KINDS = ("blip", "vit_gpt2")
 SETTINGS = {"blip": {"max_length": 30, "num_beams": 4}, "vit_gpt2": {"max_length": 16, "num_beams": 4}}
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+# The long side a vision worker decodes a photo to: hashtagapp/settings.py's VISION_MAX_SIDE
+# (env.int("VISION_MAX_SIDE", default=768)), its default here so that Django's settings stay out.
+VISION_MAX_SIDE = 768
 
 
 def images(count: int) -> list:
@@ -47,6 +58,77 @@ def images(count: int) -> list:
     for i in range(count):
         with Image.open(PHOTOS_DIR / PHOTO_NAMES[i % len(PHOTO_NAMES)]) as image:
             out.append(image.convert("RGB"))
+    return out
+
+
+def big_photos(megapixels: float) -> list[Path]:
+    """The test photos as JPEG files of about ``megapixels`` (4:3, quality 90), built once into
+    ``bench/.photos_<M>mp/``: cropped to 4:3, upscaled and given grain, so they compress like
+    photos."""
+    import numpy
+    from PIL import Image, ImageOps
+
+    from bench.common import PHOTO_NAMES, PHOTOS_DIR
+
+    width = round((megapixels * 1e6 * 4 / 3) ** 0.5)
+    size = (width, round(width * 3 / 4))
+    folder = ROOT / "bench" / f".photos_{megapixels:g}mp"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name in PHOTO_NAMES:
+        path = folder / name
+        if not path.exists():
+            with Image.open(PHOTOS_DIR / name) as small:
+                big = ImageOps.fit(small.convert("RGB"), size, Image.Resampling.LANCZOS)
+            # A camera's grain: upscaled alone, a photo is smooth and compresses to a sixth of a
+            # real 12 MP file's 3-6 MB, and a JPEG decoder's work grows with the compressed data.
+            grain = numpy.random.default_rng(0).normal(0, 10, (size[1], size[0], 3))
+            big = Image.fromarray(numpy.clip(numpy.asarray(big) + grain, 0, 255).astype(numpy.uint8))
+            tmp = path.with_suffix(".tmp")
+            big.save(tmp, "JPEG", quality=90)
+            tmp.replace(path)
+        paths.append(path)
+    sizes = [p.stat().st_size / 2**20 for p in paths]
+    print(
+        f"photos: {len(paths)} JPEGs of {size[0]} x {size[1]} in {folder.relative_to(ROOT)}, "
+        f"{min(sizes):.1f}-{max(sizes):.1f} MB",
+        flush=True,
+    )
+    return paths
+
+
+def model_copies(originals: list[Path]) -> list[Path]:
+    """Each original's model copy as the upload makes it (``image_normalise``: the photo at
+    ``VISION_MAX_SIDE``, the web process's work), next to the originals in ``copies/``."""
+    from captions.services.uploads import UploadLimits, image_normalise
+
+    limits = UploadLimits(
+        max_bytes=2**31,
+        max_pixels=10**9,
+        max_side=10**6,
+        max_aspect=100,
+        thumbnail_size=512,
+        model_side=VISION_MAX_SIDE,
+    )
+    folder = originals[0].parent / "copies"
+    folder.mkdir(exist_ok=True)
+    paths = []
+    for original in originals:
+        path = folder / original.name
+        if not path.exists():
+            path.write_bytes(image_normalise(data=original.read_bytes(), limits=limits).model_copy)
+        paths.append(path)
+    return paths
+
+
+def decode(paths: list[Path], count: int) -> list:
+    """``count`` photos read from ``paths`` in turn and decoded as a vision worker does."""
+    from captions.services.photo_images import image_for_models
+
+    out = []
+    for i in range(count):
+        with open(paths[i % len(paths)], "rb") as handle:
+            out.append(image_for_models(handle, VISION_MAX_SIDE))
     return out
 
 
@@ -64,6 +146,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--children", default="1,2", help="processes sharing the device (product layout)")
     parser.add_argument("--task-photos", default="10", help="images per task (CAPTIONS_TASK_PHOTOS), a list")
     parser.add_argument("--images", type=int, default=80, help="images through the product layout")
+    parser.add_argument(
+        "--photo-megapixels",
+        type=float,
+        default=0,
+        help="product layout: tasks read and decode JPEGs of about this size (0: small photos in memory)",
+    )
+    parser.add_argument(
+        "--photo-source",
+        default="original,copy",
+        help="with --photo-megapixels, what tasks decode: the original, the upload's model copy, or both",
+    )
     parser.add_argument(
         "--compare-plain", action="store_true", help="also time plain generate (no shared keys and values)"
     )
@@ -154,8 +247,14 @@ def main(argv: list[str] | None = None) -> None:
         combined = 1 / sum(1 / rate for rate in rates)
         both.append({"batch": batch, "both_models_images_per_s": round(combined, 2)})
         rows.append(["both, one after the other", batch, "", batch / combined, round(combined, 2)] + [""] * 3)
+    photo_sets: dict[str, list | None] = {"": None}
+    if args.photo_megapixels > 0:
+        originals = big_photos(args.photo_megapixels)
+        made = {"original": originals, "copy": model_copies(originals)}
+        photo_sets = {source: made[source] for source in args.photo_source.split(",")}
     layout = [
-        product_layout(folders, args.device, children, task_photos, args.images)
+        {**product_layout(folders, args.device, children, task_photos, args.images, photos), "photos": source}
+        for source, photos in photo_sets.items()
         for task_photos in [int(t) for t in args.task_photos.split(",")]
         for children in [int(c) for c in args.children.split(",")]
     ]
@@ -164,11 +263,23 @@ def main(argv: list[str] | None = None) -> None:
         ["model", "batch", "dtype", "s/call", "images/s", "preprocess s", "encoder s", "memory MB"],
         rows,
     )
+    decoding = args.photo_megapixels > 0
+    headers = ["photos per task", "children", "wall s", "images/s (both models)", "memory MB", "host RSS MB"]
+    title = f"Product layout: children sharing the device, {args.images} photos through both models"
+    if decoding:
+        headers[3] = "images/s (both models, decode in)"
+        headers = ["photos decoded", *headers, "decode s (sum)", "decode share", "decode s/task (max)"]
+        headers.append("decode ms/photo")
+        title += (
+            f", each task decoding {args.photo_megapixels:g} MP JPEGs or their model copies to "
+            f"{VISION_MAX_SIDE} px (decode share: of children x wall)"
+        )
     print_table(
-        f"Product layout: children sharing the device, {args.images} photos through both models",
-        ["photos per task", "children", "wall s", "images/s (both models)", "memory MB", "host RSS MB"],
+        title,
+        headers,
         [
-            [
+            ([r["photos"]] if decoding else [])
+            + [
                 r["task_photos"],
                 r["children"],
                 r["wall_s"],
@@ -176,6 +287,16 @@ def main(argv: list[str] | None = None) -> None:
                 r["memory_mb_per_child"],
                 r["host_peak_rss_mb_per_child"],
             ]
+            + (
+                [
+                    r["decode_s_total"],
+                    r["decode_share"],
+                    max(r["decode_s_per_task"]),
+                    r["decode_ms_per_photo"],
+                ]
+                if decoding
+                else []
+            )
             for r in layout
         ],
     )
@@ -304,8 +425,9 @@ def _busy_share(captioner, batch_images: list, wall: float) -> float | None:
     return round(kernel_us / 1e6 / wall, 3)
 
 
-def _child(folders: dict, device: str, task_photos: int, threads: int, conn) -> None:
-    """A stand-in for a GPU vision worker's child: both models, tasks until told to stop."""
+def _child(folders: dict, device: str, task_photos: int, threads: int, conn, photos: list | None) -> None:
+    """A stand-in for a GPU vision worker's child: both models, tasks until told to stop. With
+    ``photos`` (JPEG files) a task reads and decodes its photos first, inside its time."""
     import torch
 
     from captions.backends import local
@@ -322,28 +444,38 @@ def _child(folders: dict, device: str, task_photos: int, threads: int, conn) -> 
             max_batch=task_photos,
             **settings,
         )
-        captioners[kind].token_ids(images(task_photos))  # warm-up
+        captioners[kind].token_ids(decode(photos, task_photos) if photos else images(task_photos))  # warm-up
     conn.send("ready")
     while (task := conn.recv()) is not None:
         kind, count = task
-        batch = images(count)
-        began = time.perf_counter()
+        if photos:
+            began = time.perf_counter()
+            batch = decode(photos, count)
+            decoded = time.perf_counter()
+        else:
+            batch = images(count)
+            began = decoded = time.perf_counter()
         captioners[kind].token_ids(batch)
         _sync(device)
-        conn.send((began, time.perf_counter()))
+        conn.send((began, time.perf_counter(), decoded - began))
     memory = torch.cuda.max_memory_allocated() / 2**20 if device.startswith("cuda") else peak_rss_mb()
     conn.send((round(memory), round(peak_rss_mb())))
 
 
-def product_layout(folders: dict, device: str, children: int, task_photos: int, count: int) -> dict:
+def product_layout(
+    folders: dict, device: str, children: int, task_photos: int, count: int, photos: list | None = None
+) -> dict:
     """``count`` photos through both models in tasks of ``task_photos``, handed to whichever of
-    ``children`` processes on the device is free, BLIP's tasks first."""
+    ``children`` processes on the device is free, BLIP's tasks first. With ``photos`` (JPEG files)
+    each task decodes its photos inside its time, and the decode is reported apart."""
     ctx = mp.get_context("spawn")
     conns, procs = [], []
     for _ in range(children):
         parent, child = ctx.Pipe()
         threads = max(1, (os.cpu_count() or 1) // children)
-        proc = ctx.Process(target=_child, args=(folders, device, task_photos, threads, child), daemon=True)
+        proc = ctx.Process(
+            target=_child, args=(folders, device, task_photos, threads, child, photos), daemon=True
+        )
         proc.start()
         conns.append(parent)
         procs.append(proc)
@@ -369,7 +501,7 @@ def product_layout(folders: dict, device: str, children: int, task_photos: int, 
         memory.append(conn.recv())
     for proc in procs:
         proc.join(timeout=60)
-    wall = max(end for _, end in spans) - min(begin for begin, _ in spans)
+    wall = max(end for _, end, _ in spans) - min(begin for begin, _, _ in spans)
     result = {
         "children": children,
         "task_photos": task_photos,
@@ -379,12 +511,34 @@ def product_layout(folders: dict, device: str, children: int, task_photos: int, 
         "memory_mb_per_child": max(m for m, _ in memory),
         "host_peak_rss_mb_per_child": max(r for _, r in memory),
     }
+    decode_note = ""
+    if photos:
+        decodes = [d for _, _, d in spans]
+        result["photo_megapixels"] = round(_megapixels(photos[0]), 2)
+        result["max_side"] = VISION_MAX_SIDE
+        result["decode_s_per_task"] = [round(d, 4) for d in decodes]
+        result["decode_s_total"] = round(sum(decodes), 3)
+        result["decode_share"] = round(sum(decodes) / (children * wall), 3)  # of the children's time
+        # each photo is decoded twice, once by each model's task, as in the product
+        result["decode_ms_per_photo"] = round(sum(decodes) / (len(KINDS) * count) * 1000, 1)
+        decode_note = (
+            f", decode included: {sum(decodes):.2f} s summed over {len(decodes)} tasks "
+            f"({result['decode_ms_per_photo']:.0f} ms a photo), "
+            f"{result['decode_share']:.1%} of {children} children x {wall:.2f} s wall"
+        )
     print(
         f"  product layout, tasks of {task_photos}, {children} children: {count / wall:.2f} images/s "
-        "(both models)",
+        f"(both models){decode_note}",
         flush=True,
     )
     return result
+
+
+def _megapixels(path: Path) -> float:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return image.size[0] * image.size[1] / 1e6
 
 
 def _differ(kind: str, folders: dict, device: str, product, count: int, **load) -> str:

@@ -13,6 +13,8 @@ class Photo(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="photos")
     image = models.FileField(upload_to="photos/", max_length=200)
     thumbnail = models.FileField(upload_to="thumbnails/", max_length=200)
+    # The photo at VISION_MAX_SIDE, which the vision tasks read; empty for photos stored before it.
+    model_copy = models.FileField(upload_to="model_copies/", max_length=200, blank=True)
     original_name = models.CharField(max_length=120, blank=True, help_text="Display text only.")
     sha256 = models.CharField(max_length=64, help_text="Of the uploaded bytes, to spot repeats.")
     content_type = models.CharField(max_length=40)

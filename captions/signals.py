@@ -13,5 +13,5 @@ def photo_files_delete_on_commit(sender, instance: Photo, **kwargs) -> None:
     account), and only once the delete is committed."""
     from captions.services.photos import photo_files_delete
 
-    names = [instance.image.name, instance.thumbnail.name]
+    names = [instance.image.name, instance.thumbnail.name, instance.model_copy.name]
     transaction.on_commit(partial(photo_files_delete, names=names))

@@ -513,8 +513,9 @@ SENTRY_ENABLED = sentry_init(
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Latency and model-time quantiles cover jobs finished in this many seconds before the scrape.
 METRICS_WINDOW_SECONDS = env.int("METRICS_WINDOW_SECONDS", default=3600)
-# Vision workers decode each photo at most this many pixels on its long side (the largest model
-# input is BLIP's 384; the tagger and NSFW scorer resize to 256 first).
+# The long side of the model copy an upload stores, which the vision tasks decode (the largest model
+# input is BLIP's 384; the tagger and NSFW scorer resize to 256 first); a photo without a large enough
+# copy is decoded from its original to this size.
 VISION_MAX_SIDE = env.int("VISION_MAX_SIDE", default=768)
 # A worker child whose peak memory has passed this is replaced after its task (0: never). Above the
 # ~2.9 GB a child holding both caption models peaks at (docs/benchmarks.md), so only a leak or a

@@ -6,8 +6,8 @@ BLIP looks at a photo as 577 tokens (384 px in 16 px patches), so each of its
 and the products read them; a chunk's do not, and the tower waits on memory.
 Encoding the chunk image by image is the same arithmetic on the same rows (each
 image's output is bit for bit what the batched call gives: the layers never mix
-images) and took 0.80-0.87 of the time on 2 CPU cores (docs/benchmarks.md,
-section 1). ViT-GPT2's tower (197 tokens, maps of 1.8 MB an image) gained
+images) and took 0.80-0.87 of the time (4 images, one thread; run V in
+docs/benchmarks.md, section 1). ViT-GPT2's tower (197 tokens, maps of 1.8 MB an image) gained
 nothing, so it is left as it is, and so is every GPU, where one batched call is
 what pays.
 

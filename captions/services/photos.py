@@ -33,6 +33,7 @@ def upload_limits() -> UploadLimits:
         max_side=settings.UPLOAD_MAX_SIDE,
         max_aspect=settings.UPLOAD_MAX_ASPECT,
         thumbnail_size=settings.THUMBNAIL_SIZE,
+        model_side=settings.VISION_MAX_SIDE,
     )
 
 
@@ -115,6 +116,7 @@ def _not_recorded(names: list[str]) -> list[str]:
     try:
         kept = set(Photo.objects.filter(image__in=names).values_list("image", flat=True))
         kept |= set(Photo.objects.filter(thumbnail__in=names).values_list("thumbnail", flat=True))
+        kept |= set(Photo.objects.filter(model_copy__in=names).values_list("model_copy", flat=True))
     except DatabaseError:
         return names
     return [name for name in names if name not in kept]
@@ -165,16 +167,28 @@ def photo_create(
     again, so no orphan is left. Returns None when the owner already has
     these exact bytes (a concurrent upload won)."""
     stem = uuid_lib.uuid4().hex
-    image_name = default_storage.save(f"photos/{stem}.{image.extension}", ContentFile(image.content))
-    thumb_name = default_storage.save(f"thumbnails/{stem}.jpg", ContentFile(image.thumbnail))
+    files = (
+        (f"photos/{stem}.{image.extension}", image.content),
+        (f"thumbnails/{stem}.jpg", image.thumbnail),
+        (f"model_copies/{stem}.jpg", image.model_copy),
+    )
+    names: list[str] = []
+    try:
+        for name, content in files:
+            names.append(default_storage.save(name, ContentFile(content)))
+    except BaseException:  # Storage failing part-way: what was written goes again.
+        _delete_files(*names)
+        raise
+    image_name, thumb_name, copy_name = names
     if stored is not None:
-        stored += [image_name, thumb_name]
+        stored += names
     try:
         with transaction.atomic():
             return Photo.objects.create(
                 owner=owner,
                 image=image_name,
                 thumbnail=thumb_name,
+                model_copy=copy_name,
                 original_name=original_name,
                 sha256=image.sha256,
                 content_type=image.content_type,
@@ -183,10 +197,10 @@ def photo_create(
                 size_bytes=len(image.content),
             )
     except IntegrityError:
-        _delete_files(image_name, thumb_name)
+        _delete_files(*names)
         return None
     except BaseException:
-        _delete_files(image_name, thumb_name)
+        _delete_files(*names)
         raise
 
 

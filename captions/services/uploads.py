@@ -5,6 +5,12 @@ pixel, side and aspect caps checked from the header before any decoding,
 one full decode, EXIF orientation applied, then a fresh encode that carries
 no metadata at all. Anything refused raises ``UploadRejected`` with a message
 that names the problem and the limit.
+
+From that one decode come two small copies as well: the thumbnail the pages
+show, and the model copy every vision task reads (the photo at
+``VISION_MAX_SIDE`` on its long side). Decoding a 12 MP original took a GPU
+worker's host 62 ms a photo, once for each model, 85 % of its time
+(docs/benchmarks.md, section 5); the model copy decodes in a few.
 """
 
 from __future__ import annotations
@@ -22,6 +28,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 ALLOWED_LABEL = "JPEG, PNG, WebP or GIF"
 DISPLAY_NAME_MAX = 80
+# The model copy is read by the models, not by people: high quality, so that what they see is the
+# photo, not JPEG's blocks (a 768 px copy is ~150 KB).
+MODEL_COPY_QUALITY = 95
 
 # Magic numbers of formats people commonly try, so they get "not supported"
 # rather than "not an image". Their decoders are never run.
@@ -51,12 +60,14 @@ class UploadLimits:
     max_side: int
     max_aspect: float
     thumbnail_size: int
+    model_side: int
 
 
 @dataclass(frozen=True)
 class NormalisedImage:
     content: bytes
     thumbnail: bytes
+    model_copy: bytes
     width: int
     height: int
     sha256: str
@@ -102,13 +113,14 @@ def image_normalise(*, data: bytes, limits: UploadLimits) -> NormalisedImage:
     _check_geometry(upright.size, limits)
     # optimize=True would hold every coefficient of a full-size image in memory while encoding.
     content = _encode_jpeg(upright, quality=90, optimize=False)
-    box = (limits.thumbnail_size, limits.thumbnail_size)
-    thumb = upright
-    if max(upright.size) > box[0]:
-        thumb = ImageOps.contain(upright, box, Image.Resampling.LANCZOS)
+    for_models = _fit_within(upright, limits.model_side)
+    # From the model copy where it is large enough: resampling 12 MP once, not twice.
+    source = for_models if max(for_models.size) >= limits.thumbnail_size else upright
+    thumb = _fit_within(source, limits.thumbnail_size)
     return NormalisedImage(
         content=content,
         thumbnail=_encode_jpeg(thumb, quality=85, optimize=True),
+        model_copy=_encode_jpeg(for_models, quality=MODEL_COPY_QUALITY, optimize=False),
         width=upright.width,
         height=upright.height,
         sha256=hashlib.sha256(data).hexdigest(),
@@ -169,6 +181,16 @@ def _to_upright_rgb(image: Image.Image) -> Image.Image:
         background.paste(image, mask=image.getchannel("A"))
         return background
     return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def _fit_within(image: Image.Image, side: int) -> Image.Image:
+    """``image`` with its long side at most ``side`` (Lanczos, after a fast integer reduction
+    down to 3x the target); the image itself when it is small enough already."""
+    if max(image.size) <= side:
+        return image
+    scale = side / max(image.size)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
 
 
 def _encode_jpeg(image: Image.Image, *, quality: int, optimize: bool) -> bytes:

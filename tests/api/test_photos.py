@@ -148,7 +148,7 @@ def test_good_and_bad_files_together_start_the_good_and_name_the_bad(alice_api, 
         {"name": "notes.jpg", "detail": "not an image: use a JPEG, PNG, WebP or GIF file"}
     ]
     assert Generation.objects.count() == 2
-    assert len(media_files(_media_root)) == 4
+    assert len(media_files(_media_root)) == 6
     assert not response.has_header("Location")
 
 
@@ -239,7 +239,7 @@ def test_unknown_photo_is_404_in_problem_form(alice_api):
 def test_delete_removes_the_photo_its_results_and_files(
     alice_api, finished_job, _media_root, django_capture_on_commit_callbacks
 ):
-    assert len(media_files(_media_root)) == 2
+    assert len(media_files(_media_root)) == 3
     with django_capture_on_commit_callbacks(execute=True):
         response = alice_api.delete(reverse("api:photo", kwargs={"uuid": finished_job.photo.uuid}))
     assert response.status_code == 204

@@ -222,6 +222,7 @@ def test_photos_deleted_from_storage_before_their_tasks_run(site, owner):
     doomed = Generation.objects.filter(pk__in=ids).order_by("pk")[:5]
     for generation in doomed:
         default_storage.delete(generation.photo.image.name)
+        default_storage.delete(generation.photo.model_copy.name)
     site.supervisor.resume("vision")  # The supervisor starts it again.
     assess(site, "5 of 30 photos deleted from storage", ids, fault_end=time.monotonic(), expect_failed=5)
     for generation in Generation.objects.filter(pk__in=[g.pk for g in doomed]):

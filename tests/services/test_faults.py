@@ -141,10 +141,11 @@ def test_a_bad_photo_fails_alone_and_the_rest_of_its_batch_goes_on(alice, publis
     settings.NSFW_ENABLED = False
     good = [GenerationFactory(photo=photo_for(alice), status="queued", sources=["tagger"]) for _ in range(2)]
     bomb = GenerationFactory(photo=photo_for(alice), status="queued", sources=["tagger"])
-    with default_storage.open(bomb.photo.image.name, "wb") as handle:  # A bomb got into storage.
+    with default_storage.open(bomb.photo.model_copy.name, "wb") as handle:  # A bomb got into storage.
         handle.write(png_bomb(20_000, 20_000))
     missing = GenerationFactory(photo=photo_for(alice), status="queued", sources=["tagger"])
     default_storage.delete(missing.photo.image.name)
+    default_storage.delete(missing.photo.model_copy.name)
     ids = [g.pk for g in [*good, bomb, missing]]
     pipeline.source_run(source="tagger", generation_ids=ids)
     rows = {row.generation_id: row for row in ModelCaption.objects.filter(generation_id__in=ids)}

@@ -61,7 +61,7 @@ def assert_untouched(photo: Photo, suggestion, media_root) -> None:
     assert not suggestion.is_favourite
     assert Generation.objects.filter(photo=photo).count() == 1
     assert Report.objects.count() == 0
-    assert len(media_files(media_root)) == 2
+    assert len(media_files(media_root)) == 3
 
 
 # Anonymous visitors
@@ -125,7 +125,7 @@ def test_delete_page_asks_first_and_changes_nothing(alice_client, photo, _media_
     assert "Delete “beach.jpg”?" in page
     assert '<form method="post"' in page
     assert Photo.objects.filter(pk=photo.pk).exists()
-    assert media_files(_media_root) == sorted([photo.image.name, photo.thumbnail.name])
+    assert media_files(_media_root) == sorted([photo.image.name, photo.thumbnail.name, photo.model_copy.name])
 
 
 @pytest.mark.django_db
@@ -148,7 +148,7 @@ def test_files_stay_until_the_delete_commits(
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         alice_client.post(url("photo_delete", photo))
-    assert len(media_files(_media_root)) == 2  # A rolled-back delete would still have its files.
+    assert len(media_files(_media_root)) == 3  # A rolled-back delete would still have its files.
     assert callbacks
 
 
@@ -160,7 +160,7 @@ def test_other_user_cannot_delete_with_get_or_post(
         assert bob_client.get(url("photo_delete", photo)).status_code == 404
         assert bob_client.post(url("photo_delete", photo)).status_code == 404
     assert Photo.objects.filter(pk=photo.pk).exists()
-    assert len(media_files(_media_root)) == 2
+    assert len(media_files(_media_root)) == 3
 
 
 # The media view

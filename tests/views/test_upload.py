@@ -22,8 +22,8 @@ def post(client, *files, **extra):
     return client.post(UPLOAD, {**OPTIONS, **extra, "photos": uploads})
 
 
-def stored_image(photo: Photo) -> Image.Image:
-    with photo.image.open("rb") as handle:
+def stored_image(photo: Photo, field: str = "image") -> Image.Image:
+    with getattr(photo, field).open("rb") as handle:
         data = handle.read()
     image = Image.open(io.BytesIO(data))
     image.load()
@@ -92,6 +92,23 @@ def test_gps_exif_is_gone_from_the_stored_file(alice_client):
     assert not stored.getexif()
     assert "exif" not in stored.info
     assert b"Exif" not in stored.raw and b"CameraMaker" not in stored.raw
+
+
+@pytest.mark.django_db
+def test_the_model_copy_is_the_upright_photo_at_the_models_size_without_metadata(alice_client, settings):
+    settings.VISION_MAX_SIDE = 40
+    post(alice_client, ("trip.jpg", images.jpeg_with_gps(), "image/jpeg"))
+    post(alice_client, ("rotated.jpg", images.jpeg_rotated(), "image/jpeg"))
+    trip, rotated = Photo.objects.order_by("id")
+
+    copy = stored_image(trip, "model_copy")
+    assert trip.model_copy.name.startswith("model_copies/")
+    assert (copy.mode, max(copy.size)) == ("RGB", 40)
+    assert copy.size[0] / copy.size[1] == pytest.approx(trip.width / trip.height, rel=0.05)
+    assert not copy.getexif() and b"Exif" not in copy.raw and b"CameraMaker" not in copy.raw
+    turned = stored_image(rotated, "model_copy")
+    assert turned.size == (13, 40)  # 20 x 60 upright, scaled to 40 on the long side.
+    assert turned.getpixel((6, 3))[0] > 200 and turned.getpixel((6, 36))[2] > 200  # Red on top.
 
 
 @pytest.mark.django_db
@@ -222,7 +239,7 @@ def test_several_files_upload_together_and_bad_ones_are_named(alice_client, _med
     assert response.status_code == 302 and response["Location"] == reverse("captions:photo_list")
     assert sorted(Photo.objects.values_list("original_name", flat=True)) == ["one.jpg", "two.png"]
     assert Generation.objects.count() == 2
-    assert len(media_files(_media_root)) == 4  # Two photos, two thumbnails.
+    assert len(media_files(_media_root)) == 6  # Two photos, their thumbnails and model copies.
     page = alice_client.get(response["Location"]).content.decode()
     assert "notes.jpg: not an image" in page
 
@@ -235,7 +252,7 @@ def test_same_photo_again_offers_the_existing_result(alice_client, _media_root):
     photo = Photo.objects.get()
     assert response["Location"] == reverse("captions:photo_detail", kwargs={"uuid": photo.uuid})
     assert "You already uploaded “first.jpg”" in alice_client.get(response["Location"]).content.decode()
-    assert len(media_files(_media_root)) == 2
+    assert len(media_files(_media_root)) == 3
     assert Generation.objects.count() == 1
 
 

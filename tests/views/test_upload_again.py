@@ -30,7 +30,7 @@ def test_same_photo_with_new_options_starts_a_new_run_and_keeps_the_first(alice_
     page = alice_client.get(response["Location"]).content.decode()
     assert "You already uploaded “first.jpg”: a new run with these options started." in page
     assert "LinkedIn · Professional" in page
-    assert len(media_files(_media_root)) == 2  # The photo is stored once.
+    assert len(media_files(_media_root)) == 3  # The photo is stored once (with its thumbnail and model copy).
 
 
 @pytest.mark.django_db

@@ -53,3 +53,27 @@ def test_the_same_photo_uploaded_again_after_its_job_was_lost_gets_a_job(alice, 
     response = post(alice_client, ("a.jpg", data, "image/jpeg"))
     assert response.status_code == 302
     assert Photo.objects.get().generations.count() == 1
+
+
+@pytest.mark.django_db
+def test_storage_failing_part_way_through_a_photos_files_leaves_none_behind(alice, _media_root, monkeypatch):
+    from django.core.files.storage import FileSystemStorage
+
+    from captions.services.uploads import image_normalise
+
+    original = FileSystemStorage.save
+    saved = []
+
+    def full_on_the_third(self, name, content, *args, **kwargs):
+        if len(saved) == 2:
+            raise OSError(28, "No space left on device")
+        saved.append(name)
+        return original(self, name, content, *args, **kwargs)
+
+    monkeypatch.setattr(FileSystemStorage, "save", full_on_the_third)
+    image = image_normalise(data=images.jpeg(color=(7, 8, 9)), limits=photos.upload_limits())
+    with pytest.raises(OSError):
+        photos.photo_create(owner=alice, image=image, original_name="a.jpg")
+
+    assert [name.split("/")[0] for name in saved] == ["photos", "thumbnails"]
+    assert media_files(_media_root) == [] and Photo.objects.count() == 0
