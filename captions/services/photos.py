@@ -20,6 +20,7 @@ from captions.services.uploads import (
     UploadRejected,
     display_name,
     image_normalise,
+    model_copy_encode,
     size_check,
 )
 
@@ -202,6 +203,28 @@ def photo_create(
     except BaseException:
         _delete_files(*names)
         raise
+
+
+def photo_model_copy_make(*, photo: Photo) -> bool:
+    """Give a photo stored before model copies existed its copy, made from the original as a vision
+    task would decode it. False if another process made one first (its file is kept, this one
+    goes). Raises what the storage or Pillow raise for an original that cannot be read."""
+    from captions.services.photo_images import image_for_models
+
+    with photo.image.open("rb") as handle:
+        image = image_for_models(handle, settings.VISION_MAX_SIDE)
+    stem = photo.image.name.rsplit("/", 1)[-1].split(".")[0]
+    name = default_storage.save(f"model_copies/{stem}.jpg", ContentFile(model_copy_encode(image)))
+    try:
+        made = Photo.objects.filter(pk=photo.pk, model_copy="").update(model_copy=name)
+    except BaseException:
+        _delete_files(name)
+        raise
+    if not made:
+        _delete_files(name)
+        return False
+    photo.model_copy = name
+    return True
 
 
 def photo_delete(*, photo: Photo) -> None:

@@ -120,7 +120,7 @@ def image_normalise(*, data: bytes, limits: UploadLimits) -> NormalisedImage:
     return NormalisedImage(
         content=content,
         thumbnail=_encode_jpeg(thumb, quality=85, optimize=True),
-        model_copy=_encode_jpeg(for_models, quality=MODEL_COPY_QUALITY, optimize=False),
+        model_copy=model_copy_encode(for_models),
         width=upright.width,
         height=upright.height,
         sha256=hashlib.sha256(data).hexdigest(),
@@ -181,6 +181,11 @@ def _to_upright_rgb(image: Image.Image) -> Image.Image:
         background.paste(image, mask=image.getchannel("A"))
         return background
     return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def model_copy_encode(image: Image.Image) -> bytes:
+    """The model copy's file for an image already at its size (``_fit_within``)."""
+    return _encode_jpeg(image, quality=MODEL_COPY_QUALITY, optimize=False)
 
 
 def _fit_within(image: Image.Image, side: int) -> Image.Image:
