@@ -13,7 +13,10 @@ token ids checked against the seed's, token by token:
              (model, chunk of --chunk images, 4) tasks, longest first, whichever process is free:
              what the product's workers do with an upload in tasks of CAPTIONS_TASK_PHOTOS (4),
              except that a product child keeps one model and reloads the other when it switches
-             (~0.6 s from a warm disk cache), which this layout does not pay.
+             (~0.6 s from a warm disk cache), which this layout does not pay. Its processes set
+             glibc's mmap and trim thresholds as a vision worker does (WORKER_MALLOC).
+* balanced with glibc's malloc: the same, with glibc's own thresholds (what this layout ran with
+             before run W in docs/benchmarks.md).
 * one process, all cores: both models one after the other in one process with every core (as the
              seed, with the shared keys and values): a layout for batch 1, where one image's
              BLIP cannot be split between two processes.
@@ -57,6 +60,10 @@ EARLY_END = {"blip": (8, 1.3), "vit_gpt2": (4, 1.3)}
 PAD = (0, 50256)
 # Images per task in the balanced layout (--chunk).
 CHUNK = 4
+# glibc's mmap and trim thresholds (MiB) a vision worker sets before its children fork: the
+# defaults of VISION_MALLOC_MMAP_THRESHOLD_MB and VISION_MALLOC_TRIM_THRESHOLD_MB in
+# hashtagapp/settings.py, so that the product's layout runs as a worker does.
+WORKER_MALLOC = (64, 128)
 APPROXIMATE = {
     "approx: int8": {"quantize": "int8"},
     "approx: 2 beams": {"num_beams": 2},
@@ -325,11 +332,13 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(CORES)
     seed = SeedCaptioner(folders, fixed)
     pair = Workers(folders, [["blip"], ["vit_gpt2"]], fixed)
-    both = Workers(folders, [list(KINDS), list(KINDS)], fixed)
+    both = Workers(folders, [list(KINDS), list(KINDS)], fixed, WORKER_MALLOC)
+    glibc = Workers(folders, [list(KINDS), list(KINDS)], fixed)
     variants = {
         "seed (1 thread)": lambda n: seed_one_thread(seed, n),
         "one task per model": lambda n: pair.run(per_model_tasks(n, {})),
         "balanced (the product)": lambda n: both.run(shared_tasks=balanced_tasks(n, {}, args.chunk)),
+        "balanced with glibc's malloc": lambda n: glibc.run(shared_tasks=balanced_tasks(n, {}, args.chunk)),
         "former: plain generate": lambda n: pair.run(per_model_tasks(n, {"shared": False})),
         **{name: (lambda n, o=o: pair.run(per_model_tasks(n, o))) for name, o in APPROXIMATE.items()},
     }
@@ -389,7 +398,7 @@ def main(argv: list[str] | None = None) -> None:
                 "balanced (both models)": both.memory(),
             }
     finally:
-        for workers in (pair, both, tuned, single):
+        for workers in (pair, both, glibc, tuned, single):
             if workers is not None:
                 workers.close()
 

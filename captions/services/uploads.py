@@ -9,8 +9,8 @@ that names the problem and the limit.
 From that one decode come two small copies as well: the thumbnail the pages
 show, and the model copy every vision task reads (the photo at
 ``VISION_MAX_SIDE`` on its long side). Decoding a 12 MP original took a GPU
-worker's host 62 ms a photo, once for each model, 85 % of its time
-(docs/benchmarks.md, section 5); the model copy decodes in a few.
+worker's host 60-90 ms a photo, once for each of its vision tasks, and 65-85 %
+of the time (docs/benchmarks.md, section 5); the model copy decodes in 3.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 ALLOWED_LABEL = "JPEG, PNG, WebP or GIF"
 DISPLAY_NAME_MAX = 80
 # The model copy is read by the models, not by people: high quality, so that what they see is the
-# photo, not JPEG's blocks (a 768 px copy is ~150 KB).
+# photo, not JPEG's blocks (a 768 px copy of a 12 MP photo is 100-130 KB).
 MODEL_COPY_QUALITY = 95
 
 # Magic numbers of formats people commonly try, so they get "not supported"
