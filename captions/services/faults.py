@@ -17,6 +17,7 @@ class Fault:
     retryable: bool
     message: str  # Shown to the photo's owner: plain words, no secrets.
     timed_out: bool = False
+    missing: bool = False  # The file is not in the storage (an answer, not an outage).
 
 
 def _botocore_errors() -> tuple[type[BaseException], ...]:
@@ -57,7 +58,7 @@ def photo_fault(exc: BaseException) -> Fault:
     if isinstance(exc, Image.DecompressionBombError):
         return Fault(False, "The stored photo has too many pixels to process.")
     if isinstance(exc, FileNotFoundError):
-        return Fault(False, "The stored photo is missing.")
+        return Fault(False, "The stored photo is missing.", missing=True)
     if isinstance(exc, UnidentifiedImageError | ValueError | SyntaxError):
         return Fault(False, "The stored photo could not be read.")
     boto = _botocore_errors()
@@ -79,7 +80,7 @@ def _s3_fault(exc: BaseException) -> Fault:
         error = exc.response.get("Error", {})
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
         if error.get("Code") in ("NoSuchKey", "404", "NotFound"):
-            return Fault(False, "The stored photo is missing.")
+            return Fault(False, "The stored photo is missing.", missing=True)
         if status in (403, 401) or error.get("Code") in ("AccessDenied", "InvalidAccessKeyId"):
             return Fault(False, "The photo storage refused access; the site's staff have to fix this.")
         if status == 429 or status >= 500 or error.get("Code") in ("SlowDown", "RequestTimeout"):

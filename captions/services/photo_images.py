@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from django.conf import settings
 
+from captions.services.faults import photo_fault
+
 if TYPE_CHECKING:
     from PIL import Image
 
@@ -33,8 +35,10 @@ def photo_image_for_models(*, photo: Photo, max_side: int | None = None) -> Imag
         try:
             with photo.model_copy.open("rb") as handle:
                 image = image_for_models(handle, max_side, at_least=wanted)
-        except FileNotFoundError:
-            image = None  # Lost from storage: the original still serves.
+        except Exception as exc:
+            if not photo_fault(exc).missing:
+                raise
+            image = None  # Lost from the storage (a folder's or S3's): the original still serves.
         if image is not None:
             return image
     with photo.image.open("rb") as handle:

@@ -16,6 +16,7 @@ from django.urls import reverse
 from moto.server import ThreadedMotoServer
 
 from captions.media_storage import PublicEndpointS3Storage
+from captions.services.faults import photo_fault
 from tests.factories import photo_for
 from tests.test_settings import clean_env, show
 
@@ -108,3 +109,29 @@ def test_a_public_endpoint_setting_selects_the_public_url_storage(tmp_path):
     assert decided["storage"] == "captions.media_storage.PublicEndpointS3Storage"
     assert decided["storage_options"]["endpoint_url"] == "http://minio:9000"
     assert decided["storage_options"]["public_endpoint_url"] == "https://media.example.com"
+
+
+@pytest.mark.django_db
+def test_vision_tasks_read_the_model_copy_from_s3_and_the_original_when_it_is_gone(s3, alice, settings):
+    from captions.models import Photo
+    from captions.services.photo_images import photo_image_for_models
+    from tests import images
+    from tests.factories import photo_for as _photo_for
+
+    def decoded():  # As a task loads it: a fresh row each time.
+        return photo_image_for_models(photo=Photo.objects.get(pk=photo.pk))
+
+    settings.VISION_MAX_SIDE = 100
+    photo = _photo_for(alice)
+    storage = storages["default"]
+    storage.delete(photo.image.name)
+    storage.save(photo.image.name, ContentFile(images.jpeg(size=(800, 600))))  # Tells the two apart.
+    assert photo.model_copy.name.startswith("model_copies/")
+
+    assert decoded().size == (64, 48)  # The copy, made from the 64 x 48 upload.
+    storage.delete(photo.model_copy.name)
+    assert decoded().size == (100, 75)  # S3 says 404 for the copy: the original, downscaled.
+    storage.delete(photo.image.name)
+    with pytest.raises(Exception) as raised:
+        decoded()
+    assert photo_fault(raised.value).message == "The stored photo is missing.", repr(raised.value)
