@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from django.conf import settings
 
 from captions.services.faults import photo_fault
+from captions.services.uploads import fit_size, fit_within
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -55,19 +56,11 @@ def image_for_models(handle: BinaryIO, max_side: int, *, at_least: int = 0) -> I
     image = Image.open(handle)
     if max(image.size) < at_least:
         return None
-    target = _fit(image.size, max_side)
+    target = fit_size(image.size, max_side)
     # JPEG only (a no-op for other formats): the decoder scales by 1/2, 1/4 or 1/8, picking
     # the smallest scale that still covers ``target``.
     image.draft("RGB", target)
     image.load()
     if image.mode != "RGB":
         image = image.convert("RGB")
-    if max(image.size) > max_side:
-        image = image.resize(_fit(image.size, max_side), Image.Resampling.LANCZOS, reducing_gap=3.0)
-    return image
-
-
-def _fit(size: tuple[int, int], max_side: int) -> tuple[int, int]:
-    width, height = size
-    scale = min(1.0, max_side / max(width, height))
-    return max(1, round(width * scale)), max(1, round(height * scale))
+    return fit_within(image, max_side)

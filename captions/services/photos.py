@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid as uuid_lib
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -213,7 +214,7 @@ def photo_model_copy_make(*, photo: Photo) -> bool:
 
     with photo.image.open("rb") as handle:
         image = image_for_models(handle, settings.VISION_MAX_SIDE)
-    stem = photo.image.name.rsplit("/", 1)[-1].split(".")[0]
+    stem = PurePosixPath(photo.image.name).stem
     name = default_storage.save(f"model_copies/{stem}.jpg", ContentFile(model_copy_encode(image)))
     try:
         made = Photo.objects.filter(pk=photo.pk, model_copy="").update(model_copy=name)

@@ -113,10 +113,10 @@ def image_normalise(*, data: bytes, limits: UploadLimits) -> NormalisedImage:
     _check_geometry(upright.size, limits)
     # optimize=True would hold every coefficient of a full-size image in memory while encoding.
     content = _encode_jpeg(upright, quality=90, optimize=False)
-    for_models = _fit_within(upright, limits.model_side)
+    for_models = fit_within(upright, limits.model_side)
     # From the model copy where it is large enough: resampling 12 MP once, not twice.
     source = for_models if max(for_models.size) >= limits.thumbnail_size else upright
-    thumb = _fit_within(source, limits.thumbnail_size)
+    thumb = fit_within(source, limits.thumbnail_size)
     return NormalisedImage(
         content=content,
         thumbnail=_encode_jpeg(thumb, quality=85, optimize=True),
@@ -184,18 +184,23 @@ def _to_upright_rgb(image: Image.Image) -> Image.Image:
 
 
 def model_copy_encode(image: Image.Image) -> bytes:
-    """The model copy's file for an image already at its size (``_fit_within``)."""
+    """The model copy's file for an image already at its size (``fit_within``)."""
     return _encode_jpeg(image, quality=MODEL_COPY_QUALITY, optimize=False)
 
 
-def _fit_within(image: Image.Image, side: int) -> Image.Image:
+def fit_size(size: tuple[int, int], side: int) -> tuple[int, int]:
+    """``size`` scaled down (never up) so that its long side is at most ``side``."""
+    width, height = size
+    scale = min(1.0, side / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def fit_within(image: Image.Image, side: int) -> Image.Image:
     """``image`` with its long side at most ``side`` (Lanczos, after a fast integer reduction
     down to 3x the target); the image itself when it is small enough already."""
     if max(image.size) <= side:
         return image
-    scale = side / max(image.size)
-    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return image.resize(fit_size(image.size, side), Image.Resampling.LANCZOS, reducing_gap=3.0)
 
 
 def _encode_jpeg(image: Image.Image, *, quality: int, optimize: bool) -> bytes:
