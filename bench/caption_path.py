@@ -147,7 +147,6 @@ class SeedCaptioner:
 
 def _serve(kinds: list[str], folders: dict, fixed: bool, malloc: tuple, threads: int, conn) -> None:
     """A stand-in for a worker child: ``threads`` torch threads, captioners loaded on first use."""
-    import dataclasses
 
     from captions.backends.allocator import malloc_tune
 
@@ -159,10 +158,11 @@ def _serve(kinds: list[str], folders: dict, fixed: bool, malloc: tuple, threads:
     torch.set_num_threads(threads)
     loaded: dict = {}
 
-    def captioner(kind: str, quantize: str, shared: bool):
-        key = (kind, quantize, shared)
+    def captioner(kind: str, quantize: str, shared: bool, beams: int):
+        key = (kind, quantize, shared, beams)
         if key not in loaded:
-            settings = SETTINGS[kind]
+            # A model of its own for each beam count, as the product loads one for its setting.
+            settings = {**SETTINGS[kind], "num_beams": beams}
             loaded[key] = local.load_captioner(
                 kind,
                 model=str(folders[kind]),
@@ -171,6 +171,7 @@ def _serve(kinds: list[str], folders: dict, fixed: bool, malloc: tuple, threads:
                 quantize=quantize,
                 share_cross_attention=shared,
                 image_by_image=shared,
+                weight_first=shared,
                 **settings,
             )
             if not fixed:
@@ -178,23 +179,18 @@ def _serve(kinds: list[str], folders: dict, fixed: bool, malloc: tuple, threads:
         return loaded[key]
 
     for kind in kinds:
-        captioner(kind, "none", True)
+        captioner(kind, "none", True, SETTINGS[kind]["num_beams"])
     conn.send(("ready", rss_mb("VmRSS")))
     while (request := conn.recv()) is not None:
         if request == "memory":
             conn.send({"rss_mb": rss_mb("VmRSS"), "peak_mb": rss_mb("VmHWM")})
             continue
         kind, offset, count, options = request
-        chosen = captioner(kind, options.get("quantize", "none"), options.get("shared", True))
         beams = options.get("num_beams", SETTINGS[kind]["num_beams"])
-        original = chosen.generation
-        chosen.generation = dataclasses.replace(original, num_beams=beams)
+        chosen = captioner(kind, options.get("quantize", "none"), options.get("shared", True), beams)
         images = photos(count, offset)
         started, cpu = time.perf_counter(), time.process_time()
-        try:
-            ids = chosen.token_ids(images)
-        finally:
-            chosen.generation = original
+        ids = chosen.token_ids(images)
         conn.send((kind, offset, started, time.perf_counter(), ids, time.process_time() - cpu))
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from captions.backends import shared_cross_attention, vision_tower
+from captions.backends import decoder_products, shared_cross_attention, vision_tower
 from captions.backends.base import BackendError, Captioner
 from captions.backends.torch_device import resolve_device
 
@@ -49,13 +49,16 @@ class Numerics:
     ``dtype`` "auto" is float16 on CUDA and float32 elsewhere. ``share_cross_attention`` lets the
     beams of one image share its cross-attention keys and values (exact: the same token ids as plain
     ``generate``). ``image_by_image`` lets BLIP's vision tower encode a CPU batch one image at a
-    time (exact: the same bits, faster; ``vision_tower``). ``quantize`` "int8" is dynamic int8 for
-    the CPU's linear layers: faster, but the words change (an approximate mode, off by default)."""
+    time (exact: the same bits, faster; ``vision_tower``). ``weight_first`` lets the decoders' linear
+    layers on a CPU run as W @ x.T where MKL gives that the same bits (``decoder_products``).
+    ``quantize`` "int8" is dynamic int8 for the CPU's linear layers: faster, but the words change
+    (an approximate mode, off by default)."""
 
     dtype: str = "auto"
     share_cross_attention: bool = True
     quantize: str = "none"
     image_by_image: bool = True
+    weight_first: bool = True
 
     def torch_dtype(self, device: str):
         import torch
@@ -199,6 +202,9 @@ def _load(
         shared_cross_attention.install(loaded)
     if numerics.image_by_image:
         vision_tower.install(loaded)
+    if numerics.weight_first and numerics.quantize == "none" and generation.num_beams > 1:
+        # Greedy search on one image would hit the one row count without a fast exact way.
+        decoder_products.install(loaded)
     return LocalCaptioner(
         kind=kind,
         model_name=model,
@@ -236,6 +242,7 @@ def load_captioner(
     keep_others: bool = True,
     max_batch: int = 0,
     image_by_image: bool = True,
+    weight_first: bool = True,
 ) -> Captioner:
     """The process-wide captioner for ``kind`` ("blip" or "vit_gpt2").
 
@@ -243,10 +250,11 @@ def load_captioner(
     folder; it defaults to the kind's standard checkpoint. Generation settings
     left as None take the kind's defaults. The same arguments return the same
     loaded model; a failed load is not cached, so it is retried on the next
-    call (after ``download_models``, say). ``dtype``, ``share_cross_attention``, ``quantize`` and
-    ``image_by_image`` are ``Numerics``. With ``keep_others`` False, loading a model first drops the
-    others this process holds, so a worker child holds one caption model at a time (memory
-    bounded by the larger model; a switch costs a reload, ~0.6 s from a warm disk cache).
+    call (after ``download_models``, say). ``dtype``, ``share_cross_attention``, ``quantize``,
+    ``image_by_image`` and ``weight_first`` are ``Numerics``. With ``keep_others`` False, loading
+    a model first drops the others this process holds, so a worker child holds one caption model
+    at a time (memory bounded by the larger model; a switch costs a reload, ~0.6 s from a warm
+    disk cache).
     Raises BackendError.
     """
     if kind not in KINDS:
@@ -262,6 +270,7 @@ def load_captioner(
         share_cross_attention=share_cross_attention,
         quantize=quantize,
         image_by_image=image_by_image,
+        weight_first=weight_first,
     )
     defaults = DEFAULT_GENERATION[kind]
     generation = Generation(

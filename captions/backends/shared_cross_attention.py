@@ -120,18 +120,24 @@ def _blip_forward(module, state: _State):
             context = _unfold(torch.matmul(module.dropout(probs), values), beams, length)
             context = context.permute(0, 2, 1, 3).contiguous()
             return context.view(*context.shape[:-2], module.all_head_size), None
-        contexts = []
         # Row i of the batch is beam i % beams of image i // beams. Image by image, so that an
         # image's keys and values (3.5 MB at 577 tokens) are read from cache by its later beams.
+        # Only the products go row by row: scaling, mask and softmax act on each row alone, so
+        # one call over all rows gives each row's bits (and a third less time than a call per row).
+        scores = query.new_empty((rows, query.shape[1], length, keys_t.shape[-1]))
         for row in range(rows):
-            image = slice(row // beams, row // beams + 1)
-            scores = torch.matmul(query[row : row + 1], keys_t[image])
-            scores = scores / math.sqrt(head)
-            if mask is not None:
-                scores = scores + _row(mask, row, rows).to(scores.device)
-            probs = nn.Softmax(dim=-1)(scores)
-            contexts.append(torch.matmul(module.dropout(probs), values[image]))
-        context = torch.cat(contexts)
+            image = row // beams
+            torch.matmul(query[row : row + 1], keys_t[image : image + 1], out=scores[row : row + 1])
+        scores = scores / math.sqrt(head)
+        if mask is not None:
+            scores = scores + mask.to(scores.device)
+        probs = torch.softmax(scores, dim=-1)
+        if module.training:
+            probs = module.dropout(probs)
+        context = query.new_empty((rows, query.shape[1], length, values.shape[-1]))
+        for row in range(rows):
+            image = row // beams
+            torch.matmul(probs[row : row + 1], values[image : image + 1], out=context[row : row + 1])
         context = context.permute(0, 2, 1, 3).contiguous()
         return context.view(*context.shape[:-2], module.all_head_size), None
 
@@ -239,11 +245,6 @@ def _unfold(context, beams: int, length: int):
 def _beam_rows(mask, beam: int, beams: int, rows: int):
     """The rows of ``mask`` for one beam; a mask broadcast over the batch stays as it is."""
     return mask[beam::beams] if mask.shape[0] == rows else mask
-
-
-def _row(mask, row: int, rows: int):
-    """Row ``row`` of ``mask``; a mask broadcast over the batch stays as it is."""
-    return mask[row : row + 1] if mask.shape[0] == rows else mask
 
 
 def _stack_rows(parts: list, rows: int):

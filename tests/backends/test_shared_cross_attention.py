@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from captions.backends import shared_cross_attention, vision_tower
+from captions.backends import decoder_products, shared_cross_attention, vision_tower
 from captions.backends.local import load_captioner
 
 pytestmark = pytest.mark.usefixtures("fresh_loader")
@@ -62,7 +62,12 @@ def _captioners(kind, model_dirs, **settings):
     """(plain, shared): two copies of the same strengthened weights; the plain one as the seed ran
     it (batched vision tower, plain generate), the other as the product does."""
     plain = load_captioner(
-        kind, model=model_dirs[kind], share_cross_attention=False, image_by_image=False, **settings
+        kind,
+        model=model_dirs[kind],
+        share_cross_attention=False,
+        image_by_image=False,
+        weight_first=False,
+        **settings,
     )
     shared = load_captioner(kind, model=model_dirs[kind], **settings)
     for captioner in (plain, shared):
@@ -96,6 +101,8 @@ def test_shared_keys_and_values_give_the_same_ids_as_plain_generate(
     assert not shared_cross_attention.installed(plain._model)
     assert vision_tower.installed(shared._model) == (kind == "blip")
     assert not vision_tower.installed(plain._model)
+    assert decoder_products.installed(shared._model)
+    assert not decoder_products.installed(plain._model)
     state = shared._model._shared_cross_attention
     assert state.fold is None and not state.folds(torch.zeros(1), fold_on_gpu=True)  # A CPU: per beam.
     state.fold = fold
