@@ -281,6 +281,10 @@ CAPTIONS_NUM_BEAMS = env.int("CAPTIONS_NUM_BEAMS", default=4)  # 2 or 1 (greedy)
 CAPTIONS_DTYPE = env.str("CAPTIONS_DTYPE", default="auto")  # auto | float32 | float16 | bfloat16
 # The beams of one image share its cross-attention keys and values: exact, less CPU and memory.
 CAPTIONS_SHARE_CROSS_ATTENTION = env.bool("CAPTIONS_SHARE_CROSS_ATTENTION", default=True)
+# The decoders' linear layers on a CPU multiply weight first where MKL gives that the same bits: the
+# same words, ~15 % less CPU at batch 8; a child holding ViT-GPT2 keeps 0.45 GB more (its GPT-2
+# weights stored transposed).
+CAPTIONS_WEIGHT_FIRST = env.bool("CAPTIONS_WEIGHT_FIRST", default=True)
 # "int8": dynamic int8 linear layers on a CPU; faster, but most captions change. Off by default.
 CAPTIONS_QUANTIZE = env.str("CAPTIONS_QUANTIZE", default="none")  # none | int8
 # A worker child keeps one local caption model at a time: a child's memory is bounded by the larger

@@ -57,6 +57,7 @@ def captioner_for(source: str) -> Captioner:
         num_beams=settings.CAPTIONS_NUM_BEAMS,
         dtype=settings.CAPTIONS_DTYPE,
         share_cross_attention=settings.CAPTIONS_SHARE_CROSS_ATTENTION,
+        weight_first=settings.CAPTIONS_WEIGHT_FIRST,
         quantize=settings.CAPTIONS_QUANTIZE,
         keep_others=not settings.CAPTIONS_ONE_MODEL_PER_CHILD,
         max_batch=settings.CAPTIONS_MAX_BATCH,

@@ -125,3 +125,14 @@ def test_a_gpu_or_half_precision_model_is_left_alone(model_dirs):
 
     assert not decoder_products.installed(half._model)
     assert not decoder_products.install(half._model)
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_an_operator_can_turn_it_off_to_save_memory(on, model_dirs, settings):
+    from captions.services.sources import captioner_for
+
+    settings.CAPTIONS_BLIP_MODEL = model_dirs["blip"]
+    settings.CAPTIONS_DEVICE = "cpu"
+    settings.CAPTIONS_WEIGHT_FIRST = on
+
+    assert decoder_products.installed(captioner_for("blip")._model) is on
