@@ -4,9 +4,9 @@ A beam-search step multiplies a few rows (images x beams) by every weight of the
 for BLIP, 0.40 GB for GPT-2's blocks. ``x @ W.T`` for 16 rows sends MKL down a path that copies
 each weight panel before using it, and GPT-2's ``Conv1D`` (``x @ W`` with W stored in x W order)
 down one that streams the weights slowly; the same product asked for the other way round,
-``(W @ x.T).T`` with W stored one output per row, streams them once. On the machine of
-docs/benchmarks.md (section 1) a decoding step's layers took 107 -> 77 ms for BLIP at 16 rows and
-98-105 -> 63 ms for GPT-2's blocks at 4 and 16 rows.
+``(W @ x.T).T`` with W stored one output per row, streams them once. On the machine of run Y in
+docs/benchmarks.md (section 1; ``python -m bench.decoder_step``) a decoding step's layers took 112 ->
+81 ms for BLIP at 16 rows and 90-103 -> 60-62 ms for GPT-2's blocks at 4 and 16 rows.
 
 Whether the two orders give the same bits is MKL's business: it depends on the rows, the shapes,
 the threads and the CPU's kernels (on the machine above: BLIP's layers from 16 rows up, not at 4;
@@ -68,7 +68,8 @@ def installed(model) -> bool:
 
 
 def ways() -> dict[tuple, str]:
-    """What each verified (kind, in, out, rows, threads) product runs as: a copy, for tests and benchmarks."""
+    """How each verified product runs, by (kind, in, out, rows, bias, threads): a copy, for tests
+    and benchmarks."""
     with _ways_lock:
         return dict(_ways)
 
