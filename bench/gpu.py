@@ -224,7 +224,14 @@ def main(argv: list[str] | None = None) -> None:
         count = 8 if cuda else min(batches)
         checks = {
             "vs_plain_generate": _differ(
-                kind, folders, args.device, captioner, count, share_cross_attention=False
+                kind,
+                folders,
+                args.device,
+                captioner,
+                count,
+                share_cross_attention=False,
+                image_by_image=False,
+                weight_first=False,
             )
         }
         if cuda:
@@ -332,6 +339,8 @@ def _time_plain(kind: str, folders: dict, device: str, batches: list, reps: int,
         device=device,
         min_length=settings["max_length"],
         share_cross_attention=False,
+        image_by_image=False,
+        weight_first=False,
         **settings,
     )
     for batch in batches:

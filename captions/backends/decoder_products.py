@@ -2,8 +2,8 @@
 
 A beam-search step multiplies a few rows (images x beams) by every weight of the decoder: 0.49 GB
 for BLIP, 0.40 GB for GPT-2's blocks. ``x @ W.T`` for 16 rows sends MKL down a path that copies
-each weight panel before using it, and GPT-2's ``Conv1D`` (``x @ W`` with W stored in x W order)
-down one that streams the weights slowly; the same product asked for the other way round,
+each weight panel before using it, and GPT-2's ``Conv1D`` (``x @ W``, W stored in-by-out) down one
+that streams the weights slowly; the same product asked for the other way round,
 ``(W @ x.T).T`` with W stored one output per row, streams them once. On the machine of run Y in
 docs/benchmarks.md (section 1; ``python -m bench.decoder_step``) a decoding step's layers took 112 ->
 81 ms for BLIP at 16 rows and 90-103 -> 60-62 ms for GPT-2's blocks at 4 and 16 rows.
@@ -16,9 +16,11 @@ is equal, and returns the plain result; later calls take the way that was verifi
 row count where the bits differ keeps the plain product, so the token ids stay exactly those of
 plain ``generate`` on the same batch (``tests/backends/test_decoder_products.py``).
 
-GPT-2's ``Conv1D`` weights are stored transposed once (the same memory, no copy kept); where
-neither way matches the original layout's bits (one row, on the machine above), the product runs
-on a temporary copy in that layout: exact, slower, and only reached by greedy search on one image.
+GPT-2's ``Conv1D`` weights are stored transposed once, out-by-in: a private copy (0.41 GB for
+GPT-2 small) where the loaded weights were file pages shared between processes (``CAPTIONS_WEIGHT_FIRST``
+turns all of this off). Where neither way matches the original layout's bits (one row, on the
+machine above), the product runs on a temporary copy in that layout: exact, slower, and reached only
+by greedy search on one image, for which ``local`` does not install this.
 GPUs, other dtypes and quantised models are left as they are.
 """
 
