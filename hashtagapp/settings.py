@@ -282,7 +282,7 @@ CAPTIONS_DTYPE = env.str("CAPTIONS_DTYPE", default="auto")  # auto | float32 | f
 # The beams of one image share its cross-attention keys and values: exact, less CPU and memory.
 CAPTIONS_SHARE_CROSS_ATTENTION = env.bool("CAPTIONS_SHARE_CROSS_ATTENTION", default=True)
 # The decoders' linear layers on a CPU multiply weight first where MKL gives that the same bits: the
-# same words, ~15 % less CPU at batch 8; a child holding ViT-GPT2 keeps 0.45 GB more (its GPT-2
+# same words, 12-14 % less CPU at batch 8; a child holding ViT-GPT2 keeps 0.41 GB more (its GPT-2
 # weights stored transposed).
 CAPTIONS_WEIGHT_FIRST = env.bool("CAPTIONS_WEIGHT_FIRST", default=True)
 # "int8": dynamic int8 linear layers on a CPU; faster, but most captions change. Off by default.
