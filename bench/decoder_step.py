@@ -39,6 +39,7 @@ def linear_layers(reps: int) -> list[dict]:
     from transformers.pytorch_utils import Conv1D
 
     from bench.models import build_all
+    from captions.backends.decoder_products import weight_first_product
 
     folders = build_all()
     blip = BlipForConditionalGeneration.from_pretrained(folders["blip"]).eval()
@@ -68,10 +69,7 @@ def linear_layers(reps: int) -> list[dict]:
     stored = {id(m): m.weight.t().contiguous() for m in groups["GPT-2 blocks (Conv1D)"]}
 
     def weight_first(module, x):
-        weight = stored.get(id(module), module.weight)
-        if module.bias is None:
-            return torch.mm(weight, x.t()).t()
-        return torch.addmm(module.bias.unsqueeze(1), weight, x.t()).t()
+        return weight_first_product(stored.get(id(module), module.weight), module.bias, x)
 
     rows_out = []
     torch.manual_seed(0)

@@ -47,6 +47,8 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 # The long side a vision worker decodes a photo to: hashtagapp/settings.py's VISION_MAX_SIDE
 # (env.int("VISION_MAX_SIDE", default=768)), its default here so that Django's settings stay out.
 VISION_MAX_SIDE = 768
+# The local captioners as plain generate runs them, for the checks and timings against the product.
+PLAIN_GENERATE = {"share_cross_attention": False, "image_by_image": False, "weight_first": False}
 
 
 def images(count: int) -> list:
@@ -229,9 +231,7 @@ def main(argv: list[str] | None = None) -> None:
                 args.device,
                 captioner,
                 count,
-                share_cross_attention=False,
-                image_by_image=False,
-                weight_first=False,
+                **PLAIN_GENERATE,
             )
         }
         if cuda:
@@ -338,9 +338,7 @@ def _time_plain(kind: str, folders: dict, device: str, batches: list, reps: int,
         model=str(folders[kind]),
         device=device,
         min_length=settings["max_length"],
-        share_cross_attention=False,
-        image_by_image=False,
-        weight_first=False,
+        **PLAIN_GENERATE,
         **settings,
     )
     for batch in batches:

@@ -5,8 +5,8 @@ for BLIP, 0.40 GB for GPT-2's blocks. ``x @ W.T`` for 16 rows sends MKL down a p
 each weight panel before using it, and GPT-2's ``Conv1D`` (``x @ W``, W stored in-by-out) down one
 that streams the weights slowly; the same product asked for the other way round,
 ``(W @ x.T).T`` with W stored one output per row, streams them once. On the machine of run Y in
-docs/benchmarks.md (section 1; ``python -m bench.decoder_step``) a decoding step's layers took 112 ->
-81 ms for BLIP at 16 rows and 90-103 -> 60-62 ms for GPT-2's blocks at 4 and 16 rows.
+docs/benchmarks.md (section 1; ``python -m bench.decoder_step``) a decoding step's layers took 111 ->
+90 ms for BLIP at 16 rows and 90-105 -> 61-68 ms for GPT-2's blocks at 4 and 16 rows.
 
 Whether the two orders give the same bits is MKL's business: it depends on the rows, the shapes,
 the threads and the CPU's kernels (on the machine above: BLIP's layers from 16 rows up, not at 4;
@@ -124,7 +124,7 @@ def _rows_of(x, features: int):
     return x.view(rows, features)
 
 
-def _weight_first(weight, bias, matrix):
+def weight_first_product(weight, bias, matrix):
     """(W @ x.T).T with the bias folded in as the plain product folds it: one ``addmm``."""
     import torch
 
@@ -151,9 +151,9 @@ def _linear_forward(module):
         if way == PLAIN:
             return original(x)
         if way == WEIGHT_FIRST:
-            return _weight_first(module.weight, module.bias, matrix).view(*x.shape[:-1], -1)
+            return weight_first_product(module.weight, module.bias, matrix).view(*x.shape[:-1], -1)
         plain = original(x)
-        fast = _weight_first(module.weight, module.bias, matrix)
+        fast = weight_first_product(module.weight, module.bias, matrix)
         _remember(key, WEIGHT_FIRST if torch.equal(fast.view_as(plain), plain) else PLAIN)
         return plain
 
@@ -186,13 +186,13 @@ def _conv1d_forward(module):
         key = ("conv1d", features, outputs, rows, True, _threads())
         way = _way(key)
         if way == WEIGHT_FIRST:
-            return _weight_first(stored, module.bias, matrix).view(shape)
+            return weight_first_product(stored, module.bias, matrix).view(shape)
         if way == PLAIN:
             return plain_on_view(matrix).view(shape)
         if way == ORIGINAL_LAYOUT:
             return original_layout(matrix).view(shape)
         exact = original_layout(matrix)
-        if rows <= MAX_ROWS and torch.equal(_weight_first(stored, module.bias, matrix), exact):
+        if rows <= MAX_ROWS and torch.equal(weight_first_product(stored, module.bias, matrix), exact):
             _remember(key, WEIGHT_FIRST)
         elif torch.equal(plain_on_view(matrix), exact):
             _remember(key, PLAIN)

@@ -37,11 +37,12 @@ def photo_image_for_models(*, photo: Photo, max_side: int | None = None) -> Imag
             with photo.model_copy.open("rb") as handle:
                 image = image_for_models(handle, max_side, at_least=wanted)
         except Exception as exc:
+            # A copy lost from the storage (a folder's or S3's) gives way to the original.
             if not photo_fault(exc).missing:
                 raise
-            image = None  # Lost from the storage (a folder's or S3's): the original still serves.
-        if image is not None:
-            return image
+        else:
+            if image is not None:
+                return image
     with photo.image.open("rb") as handle:
         return image_for_models(handle, max_side)
 

@@ -12,6 +12,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import Q
 
 from captions.models import Photo
 from captions.services.generations import GenerationOptions, GenerationRefused, generation_start_many
@@ -116,9 +117,10 @@ def _not_recorded(names: list[str]) -> list[str]:
         return []
     connection.close()
     try:
-        kept = set(Photo.objects.filter(image__in=names).values_list("image", flat=True))
-        kept |= set(Photo.objects.filter(thumbnail__in=names).values_list("thumbnail", flat=True))
-        kept |= set(Photo.objects.filter(model_copy__in=names).values_list("model_copy", flat=True))
+        rows = Photo.objects.filter(
+            Q(image__in=names) | Q(thumbnail__in=names) | Q(model_copy__in=names)
+        ).values_list("image", "thumbnail", "model_copy")
+        kept = {name for row in rows for name in row}
     except DatabaseError:
         return names
     return [name for name in names if name not in kept]

@@ -72,8 +72,8 @@ def test_a_conv1d_weight_is_stored_transposed_and_still_reads_as_before(model_di
 
 @pytest.mark.parametrize("kind", ["blip", "vit_gpt2"])
 def test_a_weight_first_result_with_other_bits_is_never_used(kind, model_dirs, monkeypatch):
-    real = decoder_products._weight_first
-    monkeypatch.setattr(decoder_products, "_weight_first", lambda *args: real(*args) * (1 + 2**-20))
+    real = decoder_products.weight_first_product
+    monkeypatch.setattr(decoder_products, "weight_first_product", lambda *args: real(*args) * (1 + 2**-20))
     pairs = _pairs(kind, model_dirs)
 
     with torch.inference_mode():
@@ -90,13 +90,13 @@ def test_a_verified_product_runs_one_way_only(model_dirs, monkeypatch):
     module, plain = next((m, p) for m, p in _pairs("blip", model_dirs) if isinstance(m, torch.nn.Linear))
     x = _inputs(module, 16)
     calls = []
-    real = decoder_products._weight_first
+    real = decoder_products.weight_first_product
 
     def counting(*args):
         calls.append("weight first")
         return real(*args)
 
-    monkeypatch.setattr(decoder_products, "_weight_first", counting)
+    monkeypatch.setattr(decoder_products, "weight_first_product", counting)
     with torch.inference_mode():
         module(x)  # Verifying.
         way = next(iter(decoder_products.ways().values()))
