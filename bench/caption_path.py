@@ -14,7 +14,11 @@ token ids checked against the seed's, token by token:
              what the product's workers do with an upload in tasks of CAPTIONS_TASK_PHOTOS (4),
              except that a product child keeps one model and reloads the other when it switches
              (~0.6 s from a warm disk cache), which this layout does not pay. Its processes set
-             glibc's mmap and trim thresholds as a vision worker does (WORKER_MALLOC).
+             glibc's mmap and trim thresholds as a vision worker does (WORKER_MALLOC), and lend
+             each other the core they leave idle, as a vision worker's children do
+             (captions.backends.spare_cores): the process still decoding runs on two threads.
+* balanced without lent cores: the same, each process on its one thread throughout (the product
+             before CAPTIONS_LEND_CORES).
 * balanced with glibc's malloc: the same, with glibc's own thresholds (what this layout ran with
              before run W in docs/benchmarks.md).
 * one process, all cores: both models one after the other in one process with every core (as the
@@ -145,17 +149,22 @@ class SeedCaptioner:
 # The product's way: worker-like processes --------------------------------------------------------
 
 
-def _serve(kinds: list[str], folders: dict, fixed: bool, malloc: tuple, threads: int, conn) -> None:
-    """A stand-in for a worker child: ``threads`` torch threads, captioners loaded on first use."""
+def _serve(
+    kinds: list[str], folders: dict, fixed: bool, malloc: tuple, threads: int, lend: tuple | None, conn
+) -> None:
+    """A stand-in for a worker child: ``threads`` torch threads, captioners loaded on first use;
+    ``lend``: (ledger, slot), the idle cores its neighbours lend it as a vision worker's children do."""
 
     from captions.backends.allocator import malloc_tune
 
     malloc_tune(mmap_threshold_mb=malloc[0], trim_threshold_mb=malloc[1])  # before torch allocates
     import torch
 
-    from captions.backends import local
+    from captions.backends import local, spare_cores
 
     torch.set_num_threads(threads)
+    if lend is not None:
+        spare_cores.join(*lend, own=threads)
     loaded: dict = {}
 
     def captioner(kind: str, quantize: str, shared: bool, beams: int):
@@ -190,20 +199,35 @@ def _serve(kinds: list[str], folders: dict, fixed: bool, malloc: tuple, threads:
         chosen = captioner(kind, options.get("quantize", "none"), options.get("shared", True), beams)
         images = photos(count, offset)
         started, cpu = time.perf_counter(), time.process_time()
+        spare_cores.task_started()
         ids = chosen.token_ids(images)
+        spare_cores.task_finished()
         conn.send((kind, offset, started, time.perf_counter(), ids, time.process_time() - cpu))
 
 
 class Workers:
     """Worker-like processes, one per entry of ``holds``: the models each loads at start."""
 
-    def __init__(self, folders: dict, holds: list[list[str]], fixed: bool, malloc=(0, 0), threads: int = 1):
+    def __init__(
+        self,
+        folders: dict,
+        holds: list[list[str]],
+        fixed: bool,
+        malloc=(0, 0),
+        threads: int = 1,
+        lend: bool = False,
+    ):
+        from captions.backends.spare_cores import Ledger
+
         ctx = mp.get_context("spawn")
+        ledger = Ledger.create(cores=CORES, children=len(holds), context=ctx) if lend else None
         self.conns, self.procs = [], []
-        for kinds in holds:
+        for slot, kinds in enumerate(holds):
             parent, child = ctx.Pipe()
             proc = ctx.Process(
-                target=_serve, args=(kinds, folders, fixed, malloc, threads, child), daemon=True
+                target=_serve,
+                args=(kinds, folders, fixed, malloc, threads, (ledger, slot) if lend else None, child),
+                daemon=True,
             )
             proc.start()
             self.conns.append(parent)
@@ -328,12 +352,14 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(CORES)
     seed = SeedCaptioner(folders, fixed)
     pair = Workers(folders, [["blip"], ["vit_gpt2"]], fixed)
-    both = Workers(folders, [list(KINDS), list(KINDS)], fixed, WORKER_MALLOC)
+    both = Workers(folders, [list(KINDS), list(KINDS)], fixed, WORKER_MALLOC, lend=True)
+    alone = Workers(folders, [list(KINDS), list(KINDS)], fixed, WORKER_MALLOC)
     glibc = Workers(folders, [list(KINDS), list(KINDS)], fixed)
     variants = {
         "seed (1 thread)": lambda n: seed_one_thread(seed, n),
         "one task per model": lambda n: pair.run(per_model_tasks(n, {})),
         "balanced (the product)": lambda n: both.run(shared_tasks=balanced_tasks(n, {}, args.chunk)),
+        "balanced without lent cores": lambda n: alone.run(shared_tasks=balanced_tasks(n, {}, args.chunk)),
         "balanced with glibc's malloc": lambda n: glibc.run(shared_tasks=balanced_tasks(n, {}, args.chunk)),
         "former: plain generate": lambda n: pair.run(per_model_tasks(n, {"shared": False})),
         **{name: (lambda n, o=o: pair.run(per_model_tasks(n, o))) for name, o in APPROXIMATE.items()},
@@ -394,7 +420,7 @@ def main(argv: list[str] | None = None) -> None:
                 "balanced (both models)": both.memory(),
             }
     finally:
-        for workers in (pair, both, glibc, tuned, single):
+        for workers in (pair, both, alone, glibc, tuned, single):
             if workers is not None:
                 workers.close()
 

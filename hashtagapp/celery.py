@@ -5,9 +5,17 @@ import os
 import time
 
 from celery import Celery
-from celery.signals import task_received, worker_init, worker_process_init, worker_ready
+from celery.signals import (
+    task_postrun,
+    task_prerun,
+    task_received,
+    worker_init,
+    worker_process_init,
+    worker_ready,
+)
 from kombu import Queue
 
+from captions.backends import spare_cores
 from hashtagapp.logs import connect_task_context, quiet_model_libraries
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hashtagapp.settings")
@@ -103,6 +111,28 @@ def _share_cores_between_children(sender=None, **kwargs) -> None:
     os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // concurrency))
 
 
+@worker_init.connect
+def _lend_idle_cores(sender=None, **kwargs) -> None:
+    """A vision worker's children lend each other the cores they leave idle
+    (captions.backends.spare_cores): the table is made here, before the pool forks them."""
+    from django.conf import settings
+
+    global _ledger
+    concurrency = getattr(sender, "concurrency", None)
+    cores = os.cpu_count() or 1
+    if (
+        settings.CAPTIONS_LEND_CORES
+        and "vision" in (app.amqp.queues.consume_from or {})
+        and isinstance(concurrency, int)
+        and concurrency > 1
+        and cores > 1
+    ):
+        _ledger = spare_cores.Ledger.create(cores=cores, children=concurrency)
+
+
+_ledger: spare_cores.Ledger | None = None
+
+
 def _tune_malloc() -> None:
     """In the vision worker's main process, before any model allocates: children inherit it."""
     from django.conf import settings
@@ -155,6 +185,20 @@ def _keep_held_steps_alive(sender=None, **kwargs) -> None:
                 connection.close()
 
     threading.Thread(target=beat, name="held-steps-heartbeat", daemon=True).start()
+
+
+@worker_process_init.connect
+def _join_ledger(**kwargs) -> None:
+    """Each prefork child takes the ledger's slot of its pool index (a replacement takes the dead
+    child's)."""
+    if _ledger is not None:
+        from billiard.process import current_process
+
+        spare_cores.join(_ledger, getattr(current_process(), "index", 0) % _ledger.children)
+
+
+task_prerun.connect(lambda **kwargs: spare_cores.task_started(), weak=False)
+task_postrun.connect(lambda **kwargs: spare_cores.task_finished(), weak=False)
 
 
 @worker_process_init.connect

@@ -285,6 +285,9 @@ CAPTIONS_SHARE_CROSS_ATTENTION = env.bool("CAPTIONS_SHARE_CROSS_ATTENTION", defa
 # same words, 12-14 % less CPU at batch 8; a child holding ViT-GPT2 keeps 0.41 GB more (its GPT-2
 # weights stored transposed).
 CAPTIONS_WEIGHT_FIRST = env.bool("CAPTIONS_WEIGHT_FIRST", default=True)
+# A vision worker's children lend each other idle cores while they decode (spare_cores): one photo's
+# BLIP takes its neighbour's core once ViT-GPT2 is done.
+CAPTIONS_LEND_CORES = env.bool("CAPTIONS_LEND_CORES", default=True)
 # "int8": dynamic int8 linear layers on a CPU; faster, but most captions change. Off by default.
 CAPTIONS_QUANTIZE = env.str("CAPTIONS_QUANTIZE", default="none")  # none | int8
 # A worker child keeps one local caption model at a time: a child's memory is bounded by the larger

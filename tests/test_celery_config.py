@@ -94,3 +94,61 @@ def test_an_llm_only_worker_keeps_the_allocator_as_it_is(monkeypatch):
     monkeypatch.setattr(app.amqp.queues, "_consume_from", {"llm": object()})
     celery_module._share_cores_between_children(sender=SimpleNamespace(concurrency=2))
     assert calls == []
+
+
+@pytest.fixture
+def no_ledger(monkeypatch):
+    from captions.backends import spare_cores
+
+    monkeypatch.setattr(celery_module, "_ledger", None)
+    spare_cores.join(None, 0)
+    yield
+    spare_cores.join(None, 0)
+
+
+@pytest.mark.usefixtures("no_ledger")
+def test_a_vision_worker_makes_a_ledger_of_idle_cores_that_its_children_join(monkeypatch, settings):
+    from captions.backends import spare_cores
+
+    settings.CAPTIONS_LEND_CORES = True
+    monkeypatch.setattr(app.amqp.queues, "_consume_from", {"vision": object()})
+    monkeypatch.setattr(celery_module.os, "cpu_count", lambda: 2)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    celery_module._lend_idle_cores(sender=SimpleNamespace(concurrency=3))
+    ledger = celery_module._ledger
+    assert (ledger.cores, ledger.children) == (2, 3)
+
+    monkeypatch.setattr("billiard.process.current_process", lambda: SimpleNamespace(index=2))
+    celery_module._join_ledger()
+    assert spare_cores.joined() is ledger
+    from celery.signals import task_postrun, task_prerun
+
+    task_prerun.send(sender=None)
+    assert ledger.claimed() == 1  # The child's task holds its own core...
+    task_postrun.send(sender=None)
+    assert ledger.claimed() == 0  # ...and frees it for its neighbours when it ends.
+
+
+@pytest.mark.usefixtures("no_ledger")
+@pytest.mark.parametrize(
+    ("queues", "concurrency", "cores", "lend"),
+    [
+        ({"llm": object()}, 3, 2, True),
+        ({"vision": object()}, 1, 2, True),
+        ({"vision": object()}, 2, 1, True),
+        ({"vision": object()}, 2, 2, False),
+    ],
+    ids=["llm worker", "one child", "one core", "turned off"],
+)
+def test_no_ledger_where_nothing_could_be_lent_or_it_is_turned_off(
+    monkeypatch, settings, queues, concurrency, cores, lend
+):
+    settings.CAPTIONS_LEND_CORES = lend
+    monkeypatch.setattr(app.amqp.queues, "_consume_from", queues)
+    monkeypatch.setattr(celery_module.os, "cpu_count", lambda: cores)
+    celery_module._lend_idle_cores(sender=SimpleNamespace(concurrency=concurrency))
+    celery_module._join_ledger()
+    assert celery_module._ledger is None
+    from captions.backends import spare_cores
+
+    assert spare_cores.joined() is None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from captions.backends import decoder_products, shared_cross_attention, vision_tower
+from captions.backends import decoder_products, shared_cross_attention, spare_cores, vision_tower
 from captions.backends.base import BackendError, Captioner
 from captions.backends.torch_device import resolve_device
 
@@ -149,7 +149,12 @@ class LocalCaptioner:
         step = self.generation.max_batch or MAX_BATCH.get(str(self.device), MAX_BATCH_DEFAULT)
         ids: list[list[int]] = []
         beams = self.generation.num_beams
-        with self._lock, torch.inference_mode(), shared_cross_attention.sharing(self._model, beams):
+        with (
+            self._lock,
+            torch.inference_mode(),
+            shared_cross_attention.sharing(self._model, beams),
+            spare_cores.lending(self._model),
+        ):
             for start in range(0, len(pixel_values), step):
                 try:
                     output = self._model.generate(
