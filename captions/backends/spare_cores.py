@@ -4,14 +4,14 @@ A vision worker runs a few prefork children with a share of the cores each (``OM
 one on two cores). Their tasks rarely end together: for one photo, ViT-GPT2's task ends after
 about 2 s while BLIP's decodes for 3.5 s on one thread, its neighbour's core idle. The children
 share a small table in shared memory, one slot a child, holding the torch threads each runs now
-(0 while it has no task). Before its vision encoder and before each decoding step, a captioner
-takes the cores no slot claims and sets torch's threads to match, then gives them back when
-``generate`` returns. Its neighbour's next task claims its own slot as it starts and gets the core
-back within one step (0.1–0.2 s).
+(0 while it has no task). Before each layer of its vision encoder and decoder, a captioner takes
+the cores no slot claims and sets torch's threads to match, then gives them back when ``generate``
+returns. Its neighbour's next task claims its own slot as it starts and gets the core back within
+one layer (a few milliseconds).
 
 The table needs no lock: a child writes only its own slot. Two children that claim the same spare
 core at once both see the table over the cores and both step back to their own threads, so the
-cores are never oversubscribed for more than one step, and a child that dies leaves a slot its
+cores are never oversubscribed for more than one layer, and a child that dies leaves a slot its
 replacement (same index) resets. Nothing here changes what is computed, only how many threads
 compute it: MKL's bits can depend on its thread count, as the seed's two-thread ``generate``'s do,
 and ``bench.caption_path`` checks the token ids against it token by token
@@ -101,6 +101,20 @@ def _encoder_and_decoder(model) -> list:
     return [module for name in names if (module := getattr(model, name, None)) is not None]
 
 
+def _checkpoints(model) -> list:
+    """Where the threads are set: the encoder and the decoder, and each of their layers, so that
+    a neighbour whose task starts gets its core back within a layer (a few ms), not a step."""
+    import torch
+
+    points = []
+    for part in _encoder_and_decoder(model):
+        points.append(part)
+        for module in part.modules():
+            if isinstance(module, torch.nn.ModuleList):
+                points.extend(module)
+    return points
+
+
 @contextlib.contextmanager
 def lending(model) -> Iterator[None]:
     """While ``model`` (on a CPU) encodes and decodes, take the cores other children leave idle."""
@@ -112,12 +126,12 @@ def lending(model) -> Iterator[None]:
 
     own = torch.get_num_threads()
 
-    def before_step(module, args) -> None:
+    def before_layer(module, args) -> None:
         threads = ledger.threads_for(_slot, own)
         if threads != torch.get_num_threads():
             torch.set_num_threads(threads)
 
-    hooks = [module.register_forward_pre_hook(before_step) for module in _encoder_and_decoder(model)]
+    hooks = [module.register_forward_pre_hook(before_layer) for module in _checkpoints(model)]
     try:
         yield
     finally:

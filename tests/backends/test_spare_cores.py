@@ -181,6 +181,23 @@ def test_a_neighbour_that_starts_mid_caption_gets_its_core_at_the_next_step(mode
 
 
 @pytest.mark.usefixtures("fresh_loader")
+@pytest.mark.parametrize(
+    ("kind", "layer_lists"),
+    [
+        ("blip", ["vision_model.encoder.layers", "text_decoder.bert.encoder.layer"]),
+        ("vit_gpt2", ["encoder.layers", "decoder.transformer.h"]),
+    ],
+)
+def test_the_threads_are_set_before_every_layer_so_a_core_comes_back_within_one(
+    kind, layer_lists, model_dirs
+):
+    model = load_captioner(kind, model=model_dirs[kind], **SETTINGS)._model
+    checkpoints = {id(module) for module in spare_cores._checkpoints(model)}
+    layers = [layer for name in layer_lists for layer in model.get_submodule(name)]
+    assert layers and all(id(layer) in checkpoints for layer in layers)
+
+
+@pytest.mark.usefixtures("fresh_loader")
 def test_a_failed_caption_still_gives_the_cores_back(model_dirs, photo, monkeypatch):
     from captions.backends.base import BackendError
 
