@@ -13,7 +13,10 @@ alternate on the same warm workers.
 Per upload: seconds until the last caption row is written, until every job is final, and the
 workers' CPU seconds.
 
-    python -m bench.upload_batch [--photos 8] [--rounds 2] [--concurrency 3] [--task-photos 4]
+``--lend 0`` starts the vision worker with ``CAPTIONS_LEND_CORES=0`` (its children never lend each
+other idle cores), to compare against the default.
+
+    python -m bench.upload_batch [--photos 8] [--rounds 2] [--concurrency 3] [--task-photos 4] [--lend 0]
 """
 
 from __future__ import annotations
@@ -92,6 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--task-photos", type=int, default=4, help="CAPTIONS_TASK_PHOTOS of the split variant"
     )
+    parser.add_argument("--lend", type=int, choices=(0, 1), default=1, help="CAPTIONS_LEND_CORES")
     parser.add_argument("--results", default="upload_batch")
     args = parser.parse_args(argv)
 
@@ -114,6 +118,7 @@ def main(argv: list[str] | None = None) -> None:
         "CAPTIONS_REFINER": "offline",
         "DAILY_GENERATION_QUOTA": "1000",
         "VISION_DEADLINE_SECONDS": "900",
+        "CAPTIONS_LEND_CORES": str(args.lend),
     }
     info = machine()
     fresh_database(env)
@@ -173,7 +178,8 @@ def main(argv: list[str] | None = None) -> None:
         for label, rs in runs.items()
     ]
     print_table(
-        f"One upload of {args.photos} photos, local captioners, vision worker -c {args.concurrency} "
+        f"One upload of {args.photos} photos, local captioners, vision worker -c {args.concurrency}"
+        f"{'' if args.lend else ', no cores lent'} "
         f"(best of {args.rounds}; seconds)",
         ["variant", "captions done", "jobs final", "worker CPU s", "vs one task per model"],
         rows,
@@ -184,6 +190,7 @@ def main(argv: list[str] | None = None) -> None:
             "machine": info,
             "photos": args.photos,
             "concurrency": args.concurrency,
+            "lend_cores": bool(args.lend),
             "cores": os.cpu_count(),
             "runs": runs,
             "speedup_captions_done": round(best[base] / best[f"tasks of {args.task_photos}"], 3),
