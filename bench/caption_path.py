@@ -39,7 +39,7 @@ early, which checks beam search's finished-beam paths.
 
     python -m bench.caption_path [--reps 2] [--batches 1,8] [--early-end] [--name caption_path]
         [--variants "one task per model,balanced (the product)"] [--layouts single] [--chunk 4]
-        [--malloc 64,128]
+        [--malloc 64,128] [--max-batch 8]
 """
 
 from __future__ import annotations
@@ -150,10 +150,18 @@ class SeedCaptioner:
 
 
 def _serve(
-    kinds: list[str], folders: dict, fixed: bool, malloc: tuple, threads: int, lend: tuple | None, conn
+    kinds: list[str],
+    folders: dict,
+    fixed: bool,
+    malloc: tuple,
+    threads: int,
+    lend: tuple | None,
+    max_batch: int,
+    conn,
 ) -> None:
     """A stand-in for a worker child: ``threads`` torch threads, captioners loaded on first use;
-    ``lend``: (ledger, slot), the idle cores its neighbours lend it as a vision worker's children do."""
+    ``lend``: (ledger, slot), the idle cores its neighbours lend it as a vision worker's children do;
+    ``max_batch``: images per ``generate`` call (CAPTIONS_MAX_BATCH; 0, the device's default)."""
 
     from captions.backends.allocator import malloc_tune
 
@@ -181,6 +189,7 @@ def _serve(
                 share_cross_attention=shared,
                 image_by_image=shared,
                 weight_first=shared,
+                max_batch=max_batch,
                 **settings,
             )
             if not fixed:
@@ -216,6 +225,7 @@ class Workers:
         malloc=(0, 0),
         threads: int = 1,
         lend: bool = False,
+        max_batch: int = 0,
     ):
         from captions.backends.spare_cores import Ledger
 
@@ -226,7 +236,16 @@ class Workers:
             parent, child = ctx.Pipe()
             proc = ctx.Process(
                 target=_serve,
-                args=(kinds, folders, fixed, malloc, threads, (ledger, slot) if lend else None, child),
+                args=(
+                    kinds,
+                    folders,
+                    fixed,
+                    malloc,
+                    threads,
+                    (ledger, slot) if lend else None,
+                    max_batch,
+                    child,
+                ),
                 daemon=True,
             )
             proc.start()
@@ -330,6 +349,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--variants", default="", help="comma-separated subset of variant names")
     parser.add_argument("--chunk", type=int, default=CHUNK, help="images per task in the balanced layout")
     parser.add_argument(
+        "--max-batch",
+        type=int,
+        default=0,
+        help="images per generate call in the product's processes (CAPTIONS_MAX_BATCH; 0: 4 on a CPU)",
+    )
+    parser.add_argument(
         "--layouts", default="", help="extra layouts: single (one process, all cores, both models)"
     )
     parser.add_argument(
@@ -352,7 +377,9 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(CORES)
     seed = SeedCaptioner(folders, fixed)
     pair = Workers(folders, [["blip"], ["vit_gpt2"]], fixed)
-    both = Workers(folders, [list(KINDS), list(KINDS)], fixed, WORKER_MALLOC, lend=True)
+    both = Workers(
+        folders, [list(KINDS), list(KINDS)], fixed, WORKER_MALLOC, lend=True, max_batch=args.max_batch
+    )
     alone = Workers(folders, [list(KINDS), list(KINDS)], fixed, WORKER_MALLOC)
     glibc = Workers(folders, [list(KINDS), list(KINDS)], fixed)
     variants = {

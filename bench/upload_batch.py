@@ -14,9 +14,11 @@ Per upload: seconds until the last caption row is written, until every job is fi
 workers' CPU seconds.
 
 ``--lend 0`` starts the vision worker with ``CAPTIONS_LEND_CORES=0`` (its children never lend each
-other idle cores), to compare against the default.
+other idle cores), to compare against the default; ``--max-batch 8`` with ``CAPTIONS_MAX_BATCH=8``
+(images per ``generate`` call; a CPU's default is 4), so that one task per model decodes 8 photos at once.
 
     python -m bench.upload_batch [--photos 8] [--rounds 2] [--concurrency 3] [--task-photos 4] [--lend 0]
+        [--max-batch 8]
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ def main(argv: list[str] | None = None) -> None:
         "--task-photos", type=int, default=4, help="CAPTIONS_TASK_PHOTOS of the split variant"
     )
     parser.add_argument("--lend", type=int, choices=(0, 1), default=1, help="CAPTIONS_LEND_CORES")
+    parser.add_argument("--max-batch", type=int, default=0, help="CAPTIONS_MAX_BATCH of the vision worker")
     parser.add_argument("--results", default="upload_batch")
     args = parser.parse_args(argv)
 
@@ -119,6 +122,7 @@ def main(argv: list[str] | None = None) -> None:
         "DAILY_GENERATION_QUOTA": "1000",
         "VISION_DEADLINE_SECONDS": "900",
         "CAPTIONS_LEND_CORES": str(args.lend),
+        "CAPTIONS_MAX_BATCH": str(args.max_batch),
     }
     info = machine()
     fresh_database(env)
@@ -177,9 +181,11 @@ def main(argv: list[str] | None = None) -> None:
         ]
         for label, rs in runs.items()
     ]
+    layout = ("" if args.lend else ", no cores lent") + (
+        f", {args.max_batch} a generate call" if args.max_batch else ""
+    )
     print_table(
-        f"One upload of {args.photos} photos, local captioners, vision worker -c {args.concurrency}"
-        f"{'' if args.lend else ', no cores lent'} "
+        f"One upload of {args.photos} photos, local captioners, vision worker -c {args.concurrency}{layout} "
         f"(best of {args.rounds}; seconds)",
         ["variant", "captions done", "jobs final", "worker CPU s", "vs one task per model"],
         rows,
@@ -191,6 +197,7 @@ def main(argv: list[str] | None = None) -> None:
             "photos": args.photos,
             "concurrency": args.concurrency,
             "lend_cores": bool(args.lend),
+            "max_batch": args.max_batch,
             "cores": os.cpu_count(),
             "runs": runs,
             "speedup_captions_done": round(best[base] / best[f"tasks of {args.task_photos}"], 3),
