@@ -194,7 +194,9 @@ def _join_ledger(**kwargs) -> None:
     if _ledger is not None:
         from billiard.process import current_process
 
-        spare_cores.join(_ledger, getattr(current_process(), "index", 0) % _ledger.children)
+        slot = getattr(current_process(), "index", 0) % _ledger.children
+        spare_cores.join(_ledger, slot)
+        logger.debug("Lending idle cores: slot %d of %d, %d cores", slot, _ledger.children, _ledger.cores)
 
 
 task_prerun.connect(lambda **kwargs: spare_cores.task_started(), weak=False)

@@ -21,10 +21,13 @@ and ``bench.caption_path`` checks the token ids against it token by token
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing
 import os
 from collections.abc import Iterator
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 
 class Ledger:
@@ -125,11 +128,14 @@ def lending(model) -> Iterator[None]:
     import torch
 
     own = torch.get_num_threads()
+    most = own
 
     def before_layer(module, args) -> None:
+        nonlocal most
         threads = ledger.threads_for(_slot, own)
         if threads != torch.get_num_threads():
             torch.set_num_threads(threads)
+            most = max(most, threads)
 
     hooks = [module.register_forward_pre_hook(before_layer) for module in _checkpoints(model)]
     try:
@@ -140,3 +146,10 @@ def lending(model) -> Iterator[None]:
         ledger.claim(_slot, own)
         if torch.get_num_threads() != own:
             torch.set_num_threads(own)
+        if most > own:
+            logger.debug(
+                "%s decoded on up to %d threads, %d lent by idle children",
+                type(model).__name__,
+                most,
+                most - own,
+            )

@@ -27,7 +27,7 @@ def start_worker(django_db_setup, django_db_blocker, shared_media, tmp_path_fact
     """Start a worker with environment overrides; stopped when the module ends."""
     started: list[Worker] = []
 
-    def start(**env: str) -> Worker:
+    def start(loglevel: str = "INFO", **env: str) -> Worker:
         with django_db_blocker.unblock():
             url = database_url(connection.settings_dict)
         purge_queues()
@@ -42,6 +42,7 @@ def start_worker(django_db_setup, django_db_blocker, shared_media, tmp_path_fact
                 **env,
             },
             log=tmp_path_factory.mktemp("worker-log") / "worker.log",
+            loglevel=loglevel,
         ).start()
         started.append(worker)
         return worker

@@ -44,6 +44,7 @@ class Worker:
         queues: str = "vision,llm",
         name: str = "worker",
         beat_schedule: Path | None = None,
+        loglevel: str = "INFO",
     ):
         self.env = {**os.environ, **env}
         self.log = log
@@ -59,7 +60,7 @@ class Worker:
             "--concurrency",
             str(concurrency),
             "--loglevel",
-            "INFO",
+            loglevel,
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
