@@ -102,13 +102,21 @@ def _share_cores_between_children(sender=None, **kwargs) -> None:
     running BLIP, ViT-GPT2 and the tagger at once would fight over the cores
     (see docs/benchmarks.md). Set OMP_NUM_THREADS yourself to override.
     """
-    if "vision" in (app.amqp.queues.consume_from or {}):
+    if _consumes_vision():
         os.environ["HASHTAGAPP_WARM_VISION"] = "1"  # Read by each child, below.
         _tune_malloc()
     concurrency = getattr(sender, "concurrency", None)
     if "OMP_NUM_THREADS" in os.environ or not isinstance(concurrency, int) or concurrency < 1:
         return
     os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // concurrency))
+
+
+def _consumes_vision() -> bool:
+    return "vision" in (app.amqp.queues.consume_from or {})
+
+
+# The vision worker's table of the cores its children use (captions.backends.spare_cores).
+_ledger: spare_cores.Ledger | None = None
 
 
 @worker_init.connect
@@ -122,15 +130,12 @@ def _lend_idle_cores(sender=None, **kwargs) -> None:
     cores = os.cpu_count() or 1
     if (
         settings.CAPTIONS_LEND_CORES
-        and "vision" in (app.amqp.queues.consume_from or {})
+        and _consumes_vision()
         and isinstance(concurrency, int)
         and concurrency > 1
         and cores > 1
     ):
         _ledger = spare_cores.Ledger.create(cores=cores, children=concurrency)
-
-
-_ledger: spare_cores.Ledger | None = None
 
 
 def _tune_malloc() -> None:

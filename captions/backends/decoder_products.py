@@ -47,7 +47,7 @@ _ways_lock = threading.Lock()
 
 def install(model) -> bool:
     """Route the decoder's linear layers of a float32 CPU ``model`` through here; False if none."""
-    if getattr(model, _INSTALLED, False):
+    if installed(model):
         return True
     import torch
 
@@ -86,9 +86,7 @@ def _targets(model) -> list[Any]:
     import torch
     from transformers.pytorch_utils import Conv1D
 
-    decoder = getattr(model, "text_decoder", None) or getattr(model, "decoder", None)
-    if decoder is None:
-        return []
+    decoder = model.get_decoder()  # BLIP's text decoder, or GPT-2 in a VisionEncoderDecoderModel.
     return [
         module
         for module in decoder.modules()
@@ -180,7 +178,7 @@ def _conv1d_forward(module):
         shape = (*x.shape[:-1], outputs)
         matrix = x.reshape(-1, features) if x.shape[-1] == features else None
         if matrix is None or x.device.type != "cpu" or x.dtype != torch.float32:
-            return torch.addmm(module.bias, x.reshape(-1, x.shape[-1]), module.weight).view(shape)
+            return plain_on_view(x.reshape(-1, x.shape[-1])).view(shape)
         matrix = matrix.contiguous()
         rows = matrix.shape[0]
         key = ("conv1d", features, outputs, rows, True, _threads())

@@ -98,10 +98,9 @@ def task_finished() -> None:
 
 
 def _encoder_and_decoder(model) -> list:
-    """The modules called once per encoding and once per decoding step: BLIP's vision model and
-    text decoder, or a VisionEncoderDecoderModel's encoder and decoder."""
-    names = ("vision_model", "text_decoder") if hasattr(model, "text_decoder") else ("encoder", "decoder")
-    return [module for name in names if (module := getattr(model, name, None)) is not None]
+    """The modules called once per encoding and once per decoding step: the vision encoder
+    (BLIP's ``get_encoder`` is the whole model, so its vision model) and ``get_decoder()``."""
+    return [getattr(model, "vision_model", None) or model.get_encoder(), model.get_decoder()]
 
 
 def _checkpoints(model) -> list:
@@ -127,7 +126,7 @@ def lending(model) -> Iterator[None]:
         return
     import torch
 
-    own = torch.get_num_threads()
+    own = _own
     most = own
 
     def before_layer(module, args) -> None:
