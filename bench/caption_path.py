@@ -376,35 +376,47 @@ def main(argv: list[str] | None = None) -> None:
     folders = build_all()
     torch.set_num_threads(CORES)
     seed = SeedCaptioner(folders, fixed)
-    pair = Workers(folders, [["blip"], ["vit_gpt2"]], fixed)
-    both = Workers(
-        folders, [list(KINDS), list(KINDS)], fixed, WORKER_MALLOC, lend=True, max_batch=args.max_batch
-    )
-    alone = Workers(folders, [list(KINDS), list(KINDS)], fixed, WORKER_MALLOC)
-    glibc = Workers(folders, [list(KINDS), list(KINDS)], fixed)
+    # Each group of worker-like processes starts the first time a chosen variant uses it (two
+    # processes holding both models take ~4 GB).
+    groups: dict[str, Workers] = {}
+    both_models = [list(KINDS), list(KINDS)]
+    layouts = {
+        "pair": lambda: Workers(folders, [["blip"], ["vit_gpt2"]], fixed),
+        "both": lambda: Workers(folders, both_models, fixed, WORKER_MALLOC, lend=True, max_batch=args.max_batch),
+        "alone": lambda: Workers(folders, both_models, fixed, WORKER_MALLOC),
+        "glibc": lambda: Workers(folders, both_models, fixed),
+        "single": lambda: Workers(folders, [list(KINDS)], fixed, threads=CORES),
+    }
+
+    def group(name: str) -> Workers:
+        if name not in groups:
+            groups[name] = layouts[name]()
+        return groups[name]
+
     variants = {
         "seed (1 thread)": lambda n: seed_one_thread(seed, n),
-        "one task per model": lambda n: pair.run(per_model_tasks(n, {})),
-        "balanced (the product)": lambda n: both.run(shared_tasks=balanced_tasks(n, {}, args.chunk)),
-        "balanced without lent cores": lambda n: alone.run(shared_tasks=balanced_tasks(n, {}, args.chunk)),
-        "balanced with glibc's malloc": lambda n: glibc.run(shared_tasks=balanced_tasks(n, {}, args.chunk)),
-        "former: plain generate": lambda n: pair.run(per_model_tasks(n, {"shared": False})),
-        **{name: (lambda n, o=o: pair.run(per_model_tasks(n, o))) for name, o in APPROXIMATE.items()},
+        "one task per model": lambda n: group("pair").run(per_model_tasks(n, {})),
+        "balanced (the product)": lambda n: group("both").run(shared_tasks=balanced_tasks(n, {}, args.chunk)),
+        "balanced without lent cores": lambda n: group("alone").run(
+            shared_tasks=balanced_tasks(n, {}, args.chunk)
+        ),
+        "balanced with glibc's malloc": lambda n: group("glibc").run(
+            shared_tasks=balanced_tasks(n, {}, args.chunk)
+        ),
+        "former: plain generate": lambda n: group("pair").run(per_model_tasks(n, {"shared": False})),
+        **{name: (lambda n, o=o: group("pair").run(per_model_tasks(n, o))) for name, o in APPROXIMATE.items()},
     }
     if args.variants:
         keep = set(args.variants.split(","))
         variants = {name: run for name, run in variants.items() if name in keep}
-    single = None
     if "single" in args.layouts.split(","):
-        single = Workers(folders, [list(KINDS)], fixed, threads=CORES)
-        variants["one process, all cores"] = lambda n: single.run(
+        variants["one process, all cores"] = lambda n: group("single").run(
             [[("blip", 0, n, {}), ("vit_gpt2", 0, n, {})]]
         )
-    tuned = None
     if args.malloc:
         malloc = tuple(int(x) for x in args.malloc.split(","))
-        tuned = Workers(folders, [["blip"], ["vit_gpt2"]], fixed, malloc)
-        variants[f"one task per model, malloc {malloc[0]}/{malloc[1]} MiB"] = lambda n: tuned.run(
+        layouts["tuned"] = lambda: Workers(folders, [["blip"], ["vit_gpt2"]], fixed, malloc)
+        variants[f"one task per model, malloc {malloc[0]}/{malloc[1]} MiB"] = lambda n: group("tuned").run(
             per_model_tasks(n, {})
         )
     runs: dict[str, dict[int, list[float]]] = {name: {} for name in ["seed", *variants]}
@@ -442,14 +454,11 @@ def main(argv: list[str] | None = None) -> None:
                         f"  differ {differ[name][batch]}  (load {loads[-1]:.1f})",
                         flush=True,
                     )
-            memory[batch] = {
-                "one task per model (one model each)": pair.memory(),
-                "balanced (both models)": both.memory(),
-            }
+            named = {"pair": "one task per model (one model each)", "both": "balanced (both models)"}
+            memory[batch] = {label: groups[name].memory() for name, label in named.items() if name in groups}
     finally:
-        for workers in (pair, both, alone, glibc, tuned, single):
-            if workers is not None:
-                workers.close()
+        for workers in groups.values():
+            workers.close()
 
     rows, results = [], []
     for batch in batches:

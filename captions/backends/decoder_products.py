@@ -16,6 +16,14 @@ is equal, and returns the plain result; later calls take the way that was verifi
 row count where the bits differ keeps the plain product, so the token ids stay exactly those of
 plain ``generate`` on the same batch (``tests/backends/test_decoder_products.py``).
 
+Where weight-first gives other bits and the child runs on more than one thread (a core lent by an
+idle neighbour, ``spare_cores``), the product is split by outputs instead: W's rows in even blocks,
+one batched call that MKL runs a block a thread, each output computed exactly as in the plain
+product (verified in the same way). MKL runs the plain 4-row product on one thread whatever it is
+given, so without this a lent core sat idle through every layer of BLIP's decoder on the machine of
+run AA (docs/benchmarks.md, section 1): 12 GB/s on one or two threads for a 3072 x 768 layer,
+23 GB/s split on two, the same bits.
+
 GPT-2's ``Conv1D`` weights are stored transposed once, out-by-in: a private copy (0.41 GB for
 GPT-2 small) where the loaded weights were file pages shared between processes (``CAPTIONS_WEIGHT_FIRST``
 turns all of this off). Where neither way matches the original layout's bits (one row, on the
@@ -36,8 +44,11 @@ _INSTALLED = "_weight_first_products"
 # A decoding step has images x beams rows (16 for a CPU chunk of 4); more rows are the encoder's
 # keys and values, a product MKL already runs at full speed.
 MAX_ROWS = 64
+# The fewest outputs in a block of a split product.
+MIN_SPLIT_OUTPUTS = 64
 
 WEIGHT_FIRST = "weight first"
+SPLIT = "split"
 PLAIN = "plain"
 ORIGINAL_LAYOUT = "original layout"
 
@@ -133,6 +144,33 @@ def weight_first_product(weight, bias, matrix):
     return product.t().contiguous()
 
 
+def split_parts(outputs: int, threads: int) -> int | None:
+    """Blocks of outputs for ``split_product`` on ``threads`` threads: the fewest, at least one a
+    thread, that divide the outputs evenly (GPT-2's 50257-word vocabulary: 29 of 1733); None on
+    one thread, or where only slivers would do."""
+    if threads < 2:
+        return None
+    for parts in range(threads, outputs // MIN_SPLIT_OUTPUTS + 1):
+        if outputs % parts == 0:
+            return parts
+    return None
+
+
+def split_product(weight, bias, matrix, parts: int):
+    """x @ W.T + b as ``parts`` products over blocks of W's rows, in one batched call that MKL
+    runs a block a thread: each output is the plain product's own computation, split by output."""
+    import torch
+
+    outputs, features = weight.shape
+    blocks = weight.view(parts, outputs // parts, features).transpose(1, 2)
+    rows = matrix.expand(parts, *matrix.shape)
+    if bias is None:
+        product = torch.bmm(rows, blocks)
+    else:
+        product = torch.baddbmm(bias.view(parts, 1, outputs // parts), rows, blocks)
+    return product.transpose(0, 1).reshape(matrix.shape[0], outputs)
+
+
 def _linear_forward(module):
     """nn.Linear: y = x @ W.T + b, with W of shape (out, in) as stored."""
     import torch
@@ -143,16 +181,23 @@ def _linear_forward(module):
         matrix = _rows_of(x, module.in_features)
         if matrix is None or x.device.type != "cpu" or x.dtype != torch.float32:
             return original(x)
-        rows = matrix.shape[0]
-        key = ("linear", module.in_features, module.out_features, rows, module.bias is not None, _threads())
+        rows, threads = matrix.shape[0], _threads()
+        key = ("linear", module.in_features, module.out_features, rows, module.bias is not None, threads)
         way = _way(key)
         if way == PLAIN:
             return original(x)
         if way == WEIGHT_FIRST:
             return weight_first_product(module.weight, module.bias, matrix).view(*x.shape[:-1], -1)
+        parts = split_parts(module.out_features, threads)
+        if way == SPLIT:
+            return split_product(module.weight, module.bias, matrix, parts).view(*x.shape[:-1], -1)
         plain = original(x)
-        fast = weight_first_product(module.weight, module.bias, matrix)
-        _remember(key, WEIGHT_FIRST if torch.equal(fast.view_as(plain), plain) else PLAIN)
+        if torch.equal(weight_first_product(module.weight, module.bias, matrix).view_as(plain), plain):
+            _remember(key, WEIGHT_FIRST)
+        elif parts and torch.equal(split_product(module.weight, module.bias, matrix, parts).view_as(plain), plain):
+            _remember(key, SPLIT)
+        else:
+            _remember(key, PLAIN)
         return plain
 
     return forward
@@ -181,10 +226,14 @@ def _conv1d_forward(module):
             return plain_on_view(x.reshape(-1, x.shape[-1])).view(shape)
         matrix = matrix.contiguous()
         rows = matrix.shape[0]
-        key = ("conv1d", features, outputs, rows, True, _threads())
+        threads = _threads()
+        key = ("conv1d", features, outputs, rows, True, threads)
         way = _way(key)
+        parts = split_parts(outputs, threads)
         if way == WEIGHT_FIRST:
             return weight_first_product(stored, module.bias, matrix).view(shape)
+        if way == SPLIT:
+            return split_product(stored, module.bias, matrix, parts).view(shape)
         if way == PLAIN:
             return plain_on_view(matrix).view(shape)
         if way == ORIGINAL_LAYOUT:
@@ -192,6 +241,8 @@ def _conv1d_forward(module):
         exact = original_layout(matrix)
         if rows <= MAX_ROWS and torch.equal(weight_first_product(stored, module.bias, matrix), exact):
             _remember(key, WEIGHT_FIRST)
+        elif rows <= MAX_ROWS and parts and torch.equal(split_product(stored, module.bias, matrix, parts), exact):
+            _remember(key, SPLIT)
         elif torch.equal(plain_on_view(matrix), exact):
             _remember(key, PLAIN)
         else:

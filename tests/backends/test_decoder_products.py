@@ -28,6 +28,15 @@ def fresh_ways():
     decoder_products.forget()
 
 
+@pytest.fixture
+def two_threads():
+    """Two torch threads, as a child that was lent an idle core runs."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _pairs(kind, model_dirs):
     """(module, the same module of an unpatched copy of the weights) for each decoder product."""
     patched = load_captioner(kind, model=model_dirs[kind], **SETTINGS)
@@ -59,6 +68,90 @@ def test_every_decoder_product_gives_the_plain_bits(kind, model_dirs):
                 assert torch.equal(module(x), expected)  # Verifying: both ways computed.
                 assert torch.equal(module(x), expected)  # Verified: one way.
     assert decoder_products.ways()  # Row counts up to MAX_ROWS were verified.
+
+
+@pytest.mark.usefixtures("two_threads")
+@pytest.mark.parametrize("kind", ["blip", "vit_gpt2"])
+def test_on_lent_threads_every_product_still_gives_the_plain_bits(kind, model_dirs):
+    pairs = _pairs(kind, model_dirs)
+    torch.manual_seed(0)
+    with torch.inference_mode():
+        for module, plain in pairs:
+            for rows in ROWS:
+                x = _inputs(module, rows)
+                expected = plain(x)
+                assert torch.equal(module(x), expected)
+                assert torch.equal(module(x), expected)
+    assert {key[-1] for key in decoder_products.ways()} == {2}
+
+
+@pytest.mark.usefixtures("two_threads")
+@pytest.mark.parametrize("kind", ["blip", "vit_gpt2"])
+def test_where_weight_first_differs_a_split_product_takes_the_lent_threads(kind, model_dirs, monkeypatch):
+    monkeypatch.setattr(decoder_products, "MIN_SPLIT_OUTPUTS", 8)  # The tiny models' 32 and 96 split.
+    real = decoder_products.weight_first_product
+    monkeypatch.setattr(decoder_products, "weight_first_product", lambda *args: real(*args) * (1 + 2**-20))
+    pairs = _pairs(kind, model_dirs)
+    calls = []
+    split = decoder_products.split_product
+
+    def counting(*args):
+        calls.append(args[-1])
+        return split(*args)
+
+    monkeypatch.setattr(decoder_products, "split_product", counting)
+    with torch.inference_mode():
+        for module, plain in pairs:
+            x = _inputs(module, 4)
+            for _ in range(2):
+                assert torch.equal(module(x), plain(x))
+
+    ways = decoder_products.ways()
+    # One block a thread, each output computed as the plain product computes it: MKL gives the
+    # plain bits on the machines this was measured on (docs/benchmarks.md, section 1). The tiny
+    # models' 37-wide layers (a prime) have no even split and stay plain.
+    splits = {key: key[2] % 2 == 0 for key in ways}
+    assert any(splits.values())
+    assert all((way == decoder_products.SPLIT) == splits[key] for key, way in ways.items())
+    assert calls and set(calls) == {2}
+
+
+@pytest.mark.usefixtures("two_threads")
+def test_a_split_result_with_other_bits_is_never_used(model_dirs, monkeypatch):
+    monkeypatch.setattr(decoder_products, "MIN_SPLIT_OUTPUTS", 8)
+    real = decoder_products.weight_first_product
+    monkeypatch.setattr(decoder_products, "weight_first_product", lambda *args: real(*args) * (1 + 2**-20))
+    split = decoder_products.split_product
+    monkeypatch.setattr(decoder_products, "split_product", lambda *args: split(*args) * (1 + 2**-20))
+    pairs = _pairs("blip", model_dirs)
+
+    with torch.inference_mode():
+        for module, plain in pairs:
+            x = _inputs(module, 4)
+            for _ in range(2):
+                assert torch.equal(module(x), plain(x))
+
+    assert set(decoder_products.ways().values()) == {decoder_products.PLAIN}
+
+
+def test_a_split_takes_the_fewest_even_blocks_one_a_thread_at_least():
+    assert decoder_products.split_parts(3072, 1) is None  # Nothing to split for on one thread.
+    assert decoder_products.split_parts(3072, 2) == 2
+    assert decoder_products.split_parts(30524, 2) == 2  # BLIP's vocabulary.
+    assert decoder_products.split_parts(50257, 2) == 29  # GPT-2's: 29 x 1733.
+    assert decoder_products.split_parts(768, 3) == 3
+    assert decoder_products.split_parts(127, 2) is None  # A prime: only slivers would do.
+
+
+def test_a_split_product_is_the_product():
+    torch.manual_seed(0)
+    weight, bias, x = torch.randn(58, 16), torch.randn(58), torch.randn(4, 16)
+
+    with_bias = decoder_products.split_product(weight, bias, x, 29)
+    without = decoder_products.split_product(weight, None, x, 2)
+
+    assert with_bias.shape == (4, 58) and torch.allclose(with_bias, x @ weight.T + bias, atol=1e-5)
+    assert torch.allclose(without, x @ weight.T, atol=1e-5)
 
 
 def test_a_conv1d_weight_is_stored_transposed_and_still_reads_as_before(model_dirs):
