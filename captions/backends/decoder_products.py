@@ -1,33 +1,32 @@
-"""The decoders' linear layers on a CPU, computed weight-first where that gives the same bits.
+"""The decoders' linear layers on a CPU, computed the fastest way that gives the same bits.
 
 A beam-search step multiplies a few rows (images x beams) by every weight of the decoder: 0.49 GB
-for BLIP, 0.40 GB for GPT-2's blocks. ``x @ W.T`` for 16 rows sends MKL down a path that copies
-each weight panel before using it, and GPT-2's ``Conv1D`` (``x @ W``, W stored in-by-out) down one
-that streams the weights slowly; the same product asked for the other way round,
-``(W @ x.T).T`` with W stored one output per row, streams them once. On the machine of run Y in
-docs/benchmarks.md (section 1; ``python -m bench.decoder_step``) a decoding step's layers took 111 ->
-90 ms for BLIP at 16 rows and 90-105 -> 61-68 ms for GPT-2's blocks at 4 and 16 rows.
+for BLIP, 0.40 GB for GPT-2's blocks. MKL can be asked for the same product in several ways, and
+which is fastest depends on the CPU: on the Intel machine of run Y in docs/benchmarks.md (section 1;
+``python -m bench.decoder_step``) ``x @ W.T`` for 16 rows went down a path that copies each weight
+panel, and ``(W @ x.T).T`` (weight-first, W stored one output per row) took a decoding step's
+layers from 111 to 90 ms for BLIP and from 90-105 to 61-68 ms for GPT-2's blocks; on the AMD machine
+of run AA the plain product was the faster of the two at 16 and 32 rows (59-62 against 51-56
+GFLOP/s). And MKL runs the plain 4-row product on one thread whatever it is given (12 GB/s on one or
+two threads for a 3072 x 768 layer), so a core lent by an idle neighbour (``spare_cores``) sat idle
+through every layer of BLIP's decoder; split by outputs, W's rows in even blocks in one batched call
+that MKL runs a block a thread, it streamed 23 GB/s on two, each output computed as the plain
+product computes it.
 
-Whether the two orders give the same bits is MKL's business: it depends on the rows, the shapes,
-the threads and the CPU's kernels (on the machine above: BLIP's layers from 16 rows up, not at 4;
-GPT-2's blocks from 2 rows up). So nothing here assumes it. The first product of each kind, shape
-and row count computes both ways on the real input, keeps the weight-first way only if every bit
-is equal, and returns the plain result; later calls take the way that was verified. A layout or
-row count where the bits differ keeps the plain product, so the token ids stay exactly those of
-plain ``generate`` on the same batch (``tests/backends/test_decoder_products.py``).
-
-Where weight-first gives other bits and the child runs on more than one thread (a core lent by an
-idle neighbour, ``spare_cores``), the product is split by outputs instead: W's rows in even blocks,
-one batched call that MKL runs a block a thread, each output computed exactly as in the plain
-product (verified in the same way). MKL runs the plain 4-row product on one thread whatever it is
-given, so without this a lent core sat idle through every layer of BLIP's decoder on the machine of
-run AA (docs/benchmarks.md, section 1): 12 GB/s on one or two threads for a 3072 x 768 layer,
-23 GB/s split on two, the same bits.
+Whether two ways give the same bits is MKL's business too: it depends on the rows, the shapes, the
+threads and the CPU's kernels (on the Intel machine, weight-first matched BLIP's layers from 16
+rows up, not at 4). So nothing here assumes it. The first product of each kind, shape, row count
+and thread count computes every way on the real input and keeps those whose every bit equals the
+reference (the plain product; for ``Conv1D``, the product in its original layout), returning the
+reference. Where more than one is exact, the next few calls, each a different layer's weights,
+take the exact ways in turn and time them, and the fastest is kept from then on. Every call returns
+an exact result, so the token ids stay exactly those of plain ``generate`` on the same batch
+(``tests/backends/test_decoder_products.py``); only the speed depends on the timing.
 
 GPT-2's ``Conv1D`` weights are stored transposed once, out-by-in: a private copy (0.41 GB for
 GPT-2 small) where the loaded weights were file pages shared between processes (``CAPTIONS_WEIGHT_FIRST``
-turns all of this off). Where neither way matches the original layout's bits (one row, on the
-machine above), the product runs on a temporary copy in that layout: exact, slower, and reached only
+turns all of this off). Where no other way matches the original layout's bits (one row, on the
+Intel machine), the product runs on a temporary copy in that layout: exact, slower, and reached only
 by greedy search on one image, for which ``local`` does not install this.
 GPUs, other dtypes and quantised models are left as they are.
 """
@@ -36,23 +35,49 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 logger = logging.getLogger(__name__)
 
 _INSTALLED = "_weight_first_products"
 # A decoding step has images x beams rows (16 for a CPU chunk of 4); more rows are the encoder's
-# keys and values, a product MKL already runs at full speed.
+# keys and values, a product MKL already runs at full speed in its plain way.
 MAX_ROWS = 64
 # The fewest outputs in a block of a split product.
 MIN_SPLIT_OUTPUTS = 64
+# Calls each exact way is timed for before the fastest is kept (the best of them counts).
+TRIAL_CALLS = 3
 
+PLAIN = "plain"
 WEIGHT_FIRST = "weight first"
 SPLIT = "split"
-PLAIN = "plain"
 ORIGINAL_LAYOUT = "original layout"
 
-_ways: dict[tuple, str] = {}
+
+class _Trial:
+    """The exact ways of one product, taken in turn and timed until each has had its calls."""
+
+    def __init__(self, ways: tuple[str, ...]) -> None:
+        self.ways = ways
+        self.seconds: dict[str, list[float]] = {way: [] for way in ways}
+        self.turn = 0
+
+    def next_way(self) -> str:
+        way = self.ways[self.turn % len(self.ways)]
+        self.turn += 1
+        return way
+
+    def record(self, way: str, seconds: float) -> str | None:
+        """The fastest way once every way has had ``TRIAL_CALLS`` calls, else None."""
+        self.seconds[way].append(seconds)
+        if any(len(times) < TRIAL_CALLS for times in self.seconds.values()):
+            return None
+        return min(self.ways, key=lambda w: min(self.seconds[w]))
+
+
+_ways: dict[tuple, str | _Trial] = {}
+_exact: dict[tuple, tuple[str, ...]] = {}
 _ways_lock = threading.Lock()
 
 
@@ -81,16 +106,23 @@ def installed(model) -> bool:
 
 
 def ways() -> dict[tuple, str]:
-    """How each verified product runs, by (kind, in, out, rows, bias, threads): a copy, for tests
-    and benchmarks."""
+    """How each product that has been decided runs, by (kind, in, out, rows, bias, threads): a
+    copy, for tests and benchmarks."""
     with _ways_lock:
-        return dict(_ways)
+        return {key: way for key, way in _ways.items() if isinstance(way, str)}
+
+
+def exact_ways() -> dict[tuple, tuple[str, ...]]:
+    """The ways that gave the reference's bits, by the same keys."""
+    with _ways_lock:
+        return dict(_exact)
 
 
 def forget() -> None:
-    """Verify every product again on its next call (tests)."""
+    """Verify and time every product again on its next call (tests)."""
     with _ways_lock:
         _ways.clear()
+        _exact.clear()
 
 
 def _targets(model) -> list[Any]:
@@ -105,16 +137,44 @@ def _targets(model) -> list[Any]:
     ]
 
 
-def _way(key: tuple) -> str | None:
+def _decide(key: tuple, way: str, trial: _Trial | None = None) -> None:
     with _ways_lock:
-        return _ways.get(key)
+        _ways[key] = way
+    if trial is not None:
+        timings = ", ".join(f"{w} {min(t) * 1e3:.2f} ms" for w, t in trial.seconds.items())
+        logger.debug("%s: %s product (%s)", key, way, timings)
 
 
-def _remember(key: tuple, way: str) -> None:
+def _run(key: tuple, compute, reference: str, candidates: list[str]):
+    """The product for ``key``: verified on its first call, timed while more than one way is exact,
+    then the fastest way. ``compute(way)`` computes it one way; ``reference`` names the way whose
+    bits are the product's."""
+    import torch
+
     with _ways_lock:
-        _ways.setdefault(key, way)
-    if way != WEIGHT_FIRST:
-        logger.debug("%s: %s product (weight first gives other bits)", key, way)
+        state = _ways.get(key)
+    if isinstance(state, str):
+        return compute(state)
+    if state is None:
+        exact = compute(reference)
+        same = tuple(
+            way for way in candidates if way == reference or torch.equal(compute(way).view_as(exact), exact)
+        )
+        with _ways_lock:
+            _exact[key] = same
+        if len(same) == 1:
+            _decide(key, same[0])
+        else:
+            with _ways_lock:
+                _ways.setdefault(key, _Trial(same))
+        return exact
+    way = state.next_way()
+    started = time.perf_counter()
+    result = compute(way)
+    fastest = state.record(way, time.perf_counter() - started)
+    if fastest is not None:
+        _decide(key, fastest, state)
+    return result
 
 
 def _threads() -> int:
@@ -145,12 +205,11 @@ def weight_first_product(weight, bias, matrix):
 
 
 def split_parts(outputs: int, threads: int) -> int | None:
-    """Blocks of outputs for ``split_product`` on ``threads`` threads: the fewest, at least one a
-    thread, that divide the outputs evenly (GPT-2's 50257-word vocabulary: 29 of 1733); None on
-    one thread, or where only slivers would do."""
-    if threads < 2:
-        return None
-    for parts in range(threads, outputs // MIN_SPLIT_OUTPUTS + 1):
+    """Blocks of outputs for ``split_product`` on ``threads`` threads: the fewest, at least two and
+    one a thread, that divide the outputs evenly (GPT-2's 50257-word vocabulary: 29 of 1733); None
+    where only slivers would do. On one thread, smaller blocks can still stream faster (the
+    vocabulary layers of run AA: 1.14-1.19x); the timing decides."""
+    for parts in range(max(2, threads), outputs // MIN_SPLIT_OUTPUTS + 1):
         if outputs % parts == 0:
             return parts
     return None
@@ -171,6 +230,32 @@ def split_product(weight, bias, matrix, parts: int):
     return product.transpose(0, 1).reshape(matrix.shape[0], outputs)
 
 
+def plain_product(weight, bias, matrix):
+    """x @ W.T + b as ``nn.Linear`` computes it, W stored (out, in)."""
+    import torch
+
+    if bias is None:
+        return torch.mm(matrix, weight.t())
+    return torch.addmm(bias, matrix, weight.t())
+
+
+def _candidates(rows: int, outputs: int, threads: int) -> list[str]:
+    """The ways worth trying for a product of ``rows`` rows, in order of preference on a tie."""
+    if rows > MAX_ROWS:
+        return [PLAIN]
+    return [PLAIN, WEIGHT_FIRST] + ([SPLIT] if split_parts(outputs, threads) else [])
+
+
+def _compute(way: str, weight, bias, matrix, threads: int):
+    if way == WEIGHT_FIRST:
+        return weight_first_product(weight, bias, matrix)
+    if way == SPLIT:
+        return split_product(weight, bias, matrix, split_parts(weight.shape[0], threads))
+    if way == ORIGINAL_LAYOUT:
+        return plain_product(weight.t().contiguous().t(), bias, matrix)
+    return plain_product(weight, bias, matrix)
+
+
 def _linear_forward(module):
     """nn.Linear: y = x @ W.T + b, with W of shape (out, in) as stored."""
     import torch
@@ -183,22 +268,13 @@ def _linear_forward(module):
             return original(x)
         rows, threads = matrix.shape[0], _threads()
         key = ("linear", module.in_features, module.out_features, rows, module.bias is not None, threads)
-        way = _way(key)
-        if way == PLAIN:
-            return original(x)
-        if way == WEIGHT_FIRST:
-            return weight_first_product(module.weight, module.bias, matrix).view(*x.shape[:-1], -1)
-        parts = split_parts(module.out_features, threads)
-        if way == SPLIT:
-            return split_product(module.weight, module.bias, matrix, parts).view(*x.shape[:-1], -1)
-        plain = original(x)
-        if torch.equal(weight_first_product(module.weight, module.bias, matrix).view_as(plain), plain):
-            _remember(key, WEIGHT_FIRST)
-        elif parts and torch.equal(split_product(module.weight, module.bias, matrix, parts).view_as(plain), plain):
-            _remember(key, SPLIT)
-        else:
-            _remember(key, PLAIN)
-        return plain
+        product = _run(
+            key,
+            lambda way: _compute(way, module.weight, module.bias, matrix, threads),
+            PLAIN,
+            _candidates(rows, module.out_features, threads),
+        )
+        return product.view(*x.shape[:-1], -1)
 
     return forward
 
@@ -206,47 +282,28 @@ def _linear_forward(module):
 def _conv1d_forward(module):
     """transformers' Conv1D: y = x @ W + b, with W stored as (in, out). The weight is stored
     transposed from here on, (out, in) as nn.Linear keeps it; ``module.weight`` stays an (in, out)
-    view of it, so the module still reads as before."""
+    view of it, so the module still reads as before. The reference is the product in the original
+    layout (``ORIGINAL_LAYOUT``: on a temporary copy)."""
     import torch
 
     features, outputs = module.weight.shape
     stored = module.weight.detach().t().contiguous()  # (out, in)
     module.weight = torch.nn.Parameter(stored.t(), requires_grad=False)
 
-    def original_layout(matrix):
-        return torch.addmm(module.bias, matrix, stored.t().contiguous())
-
-    def plain_on_view(matrix):
-        return torch.addmm(module.bias, matrix, module.weight)
-
     def forward(x):
         shape = (*x.shape[:-1], outputs)
         matrix = x.reshape(-1, features) if x.shape[-1] == features else None
         if matrix is None or x.device.type != "cpu" or x.dtype != torch.float32:
-            return plain_on_view(x.reshape(-1, x.shape[-1])).view(shape)
+            return plain_product(stored, module.bias, x.reshape(-1, x.shape[-1])).view(shape)
         matrix = matrix.contiguous()
-        rows = matrix.shape[0]
-        threads = _threads()
+        rows, threads = matrix.shape[0], _threads()
         key = ("conv1d", features, outputs, rows, True, threads)
-        way = _way(key)
-        parts = split_parts(outputs, threads)
-        if way == WEIGHT_FIRST:
-            return weight_first_product(stored, module.bias, matrix).view(shape)
-        if way == SPLIT:
-            return split_product(stored, module.bias, matrix, parts).view(shape)
-        if way == PLAIN:
-            return plain_on_view(matrix).view(shape)
-        if way == ORIGINAL_LAYOUT:
-            return original_layout(matrix).view(shape)
-        exact = original_layout(matrix)
-        if rows <= MAX_ROWS and torch.equal(weight_first_product(stored, module.bias, matrix), exact):
-            _remember(key, WEIGHT_FIRST)
-        elif rows <= MAX_ROWS and parts and torch.equal(split_product(stored, module.bias, matrix, parts), exact):
-            _remember(key, SPLIT)
-        elif torch.equal(plain_on_view(matrix), exact):
-            _remember(key, PLAIN)
-        else:
-            _remember(key, ORIGINAL_LAYOUT)
-        return exact.view(shape)
+        product = _run(
+            key,
+            lambda way: _compute(way, stored, module.bias, matrix, threads),
+            ORIGINAL_LAYOUT,
+            [*_candidates(rows, outputs, threads), ORIGINAL_LAYOUT],
+        )
+        return product.view(shape)
 
     return forward
