@@ -1,5 +1,4 @@
-"""BLIP's vision tower encodes a CPU batch one image at a time, its attention head by head, with the
-batched call's exact bits.
+"""BLIP's vision tower encodes a CPU batch one image at a time, with the batched call's exact bits.
 
 The token ids against plain ``generate`` are checked with the rest of the product's exact path in
 ``test_shared_cross_attention.py``; these stories hold the tower itself.
@@ -11,28 +10,7 @@ import torch
 from captions.backends import vision_tower
 from captions.backends.local import load_captioner
 
-pytestmark = pytest.mark.usefixtures("fresh_loader", "fresh_verification")
-
-
-@pytest.fixture
-def fresh_verification():
-    vision_tower.forget()
-    yield
-    vision_tower.forget()
-
-
-def _spy_on_heads(monkeypatch, change=None) -> list[int]:
-    """The images each head-by-head attention call saw; ``change`` alters its result."""
-    calls = []
-    real = vision_tower.attend_head_by_head
-
-    def spy(attention, hidden_states):
-        calls.append(hidden_states.shape[0])
-        result = real(attention, hidden_states)
-        return change(result) if change else result
-
-    monkeypatch.setattr(vision_tower, "attend_head_by_head", spy)
-    return calls
+pytestmark = pytest.mark.usefixtures("fresh_loader")
 
 
 def _pixels(captioner, photo, names=("cat", "coffee", "rocket")):
@@ -98,50 +76,3 @@ def test_it_can_be_turned_off_and_leaves_vit_gpt2_alone(model_dirs):
     assert not vision_tower.installed(off._model)
     assert not vision_tower.installed(vit._model)
     assert not vision_tower.install(vit._model)
-
-
-def test_the_attention_runs_head_by_head_with_the_batched_bits(model_dirs, photo, monkeypatch):
-    captioner = load_captioner("blip", model=model_dirs["blip"], max_length=6, num_beams=4)
-    tower = captioner._model.vision_model
-    pixels = _pixels(captioner, photo)
-    heads = _spy_on_heads(monkeypatch)
-
-    with torch.inference_mode():
-        batched = type(tower).forward(tower, pixel_values=pixels)  # The unwrapped tower, batched layers.
-        assert heads == []
-        first = tower(pixel_values=pixels)  # Verifies each layer on the first image, then uses it.
-        again = tower(pixel_values=pixels)
-
-    layers = len(tower.encoder.layers)
-    assert list(vision_tower._head_by_head_exact.values()) == [True]
-    assert heads == [1] * (3 * layers) * 2
-    for output in (first, again):
-        assert torch.equal(output.last_hidden_state, batched.last_hidden_state)
-        assert torch.equal(output.pooler_output, batched.pooler_output)
-
-
-def test_a_head_by_head_result_with_other_bits_is_never_used(model_dirs, photo, monkeypatch):
-    captioner = load_captioner("blip", model=model_dirs["blip"], max_length=6, num_beams=4)
-    tower = captioner._model.vision_model
-    pixels = _pixels(captioner, photo)
-    heads = _spy_on_heads(monkeypatch, change=lambda result: result * (1 + 2**-20))
-
-    with torch.inference_mode():
-        batched = type(tower).forward(tower, pixel_values=pixels)
-        output = tower(pixel_values=pixels)
-        tower(pixel_values=pixels)
-
-    assert list(vision_tower._head_by_head_exact.values()) == [False]
-    assert heads == [1]  # Tried once, on the first layer of the first image, and never again.
-    assert torch.equal(output.last_hidden_state, batched.last_hidden_state)
-
-
-def test_attention_maps_come_from_the_batched_layers(model_dirs, photo, monkeypatch):
-    captioner = load_captioner("blip", model=model_dirs["blip"], max_length=6, num_beams=4)
-    heads = _spy_on_heads(monkeypatch)
-
-    with torch.inference_mode():
-        output = captioner._model.vision_model(pixel_values=_pixels(captioner, photo), output_attentions=True)
-
-    assert heads == []
-    assert output.attentions is not None and all(maps is not None for maps in output.attentions)
