@@ -281,9 +281,9 @@ CAPTIONS_NUM_BEAMS = env.int("CAPTIONS_NUM_BEAMS", default=4)  # 2 or 1 (greedy)
 CAPTIONS_DTYPE = env.str("CAPTIONS_DTYPE", default="auto")  # auto | float32 | float16 | bfloat16
 # The beams of one image share its cross-attention keys and values: exact, less CPU and memory.
 CAPTIONS_SHARE_CROSS_ATTENTION = env.bool("CAPTIONS_SHARE_CROSS_ATTENTION", default=True)
-# The decoders' linear layers on a CPU multiply weight first where MKL gives that the same bits: the
-# same words, 12-14 % less CPU at batch 8; a child holding ViT-GPT2 keeps 0.41 GB more (its GPT-2
-# weights stored transposed).
+# The decoders' linear layers on a CPU take the fastest of the ways MKL gives the same bits (weight
+# first, split across lent threads, plain; decoder_products): the same words, less CPU; a child
+# holding ViT-GPT2 keeps 0.41 GB more (its GPT-2 weights stored transposed).
 CAPTIONS_WEIGHT_FIRST = env.bool("CAPTIONS_WEIGHT_FIRST", default=True)
 # A vision worker's children lend each other idle cores while they decode (spare_cores): one photo's
 # BLIP takes its neighbour's core once ViT-GPT2 is done.

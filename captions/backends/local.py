@@ -50,7 +50,8 @@ class Numerics:
     beams of one image share its cross-attention keys and values (exact: the same token ids as plain
     ``generate``). ``image_by_image`` lets BLIP's vision tower encode a CPU batch one image at a
     time (exact: the same bits, faster; ``vision_tower``). ``weight_first`` lets the decoders' linear
-    layers on a CPU run as W @ x.T where MKL gives that the same bits (``decoder_products``).
+    layers on a CPU run the fastest way MKL gives the same bits (W @ x.T, split across lent
+    threads, or plain; ``decoder_products``).
     ``quantize`` "int8" is dynamic int8 for the CPU's linear layers: faster, but the words change
     (an approximate mode, off by default)."""
 
