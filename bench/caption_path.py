@@ -382,7 +382,9 @@ def main(argv: list[str] | None = None) -> None:
     both_models = [list(KINDS), list(KINDS)]
     layouts = {
         "pair": lambda: Workers(folders, [["blip"], ["vit_gpt2"]], fixed),
-        "both": lambda: Workers(folders, both_models, fixed, WORKER_MALLOC, lend=True, max_batch=args.max_batch),
+        "both": lambda: Workers(
+            folders, both_models, fixed, WORKER_MALLOC, lend=True, max_batch=args.max_batch
+        ),
         "alone": lambda: Workers(folders, both_models, fixed, WORKER_MALLOC),
         "glibc": lambda: Workers(folders, both_models, fixed),
         "single": lambda: Workers(folders, [list(KINDS)], fixed, threads=CORES),
@@ -404,7 +406,9 @@ def main(argv: list[str] | None = None) -> None:
             shared_tasks=balanced_tasks(n, {}, args.chunk)
         ),
         "former: plain generate": lambda n: group("pair").run(per_model_tasks(n, {"shared": False})),
-        **{name: (lambda n, o=o: group("pair").run(per_model_tasks(n, o))) for name, o in APPROXIMATE.items()},
+        **{
+            name: (lambda n, o=o: group("pair").run(per_model_tasks(n, o))) for name, o in APPROXIMATE.items()
+        },
     }
     if args.variants:
         keep = set(args.variants.split(","))
