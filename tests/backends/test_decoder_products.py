@@ -55,85 +55,18 @@ def _inputs(module, rows):
     return torch.randn(rows, 1, features)
 
 
-@pytest.mark.parametrize("kind", ["blip", "vit_gpt2"])
-def test_every_decoder_product_gives_the_plain_bits(kind, model_dirs):
-    pairs = _pairs(kind, model_dirs)
-    assert {type(module) for module, _ in pairs} == (
-        {torch.nn.Linear} if kind == "blip" else {torch.nn.Linear, Conv1D}
-    )
-    torch.manual_seed(0)
+def _each_equals_the_plain_product(pairs, rows, calls=2):
     with torch.inference_mode():
         for module, plain in pairs:
-            for rows in ROWS:
-                x = _inputs(module, rows)
-                expected = plain(x)
-                assert torch.equal(module(x), expected)  # Verifying: both ways computed.
-                assert torch.equal(module(x), expected)  # Verified: one way.
-    assert decoder_products.exact_ways()  # Row counts up to MAX_ROWS were verified.
-
-
-@pytest.mark.usefixtures("two_threads")
-@pytest.mark.parametrize("kind", ["blip", "vit_gpt2"])
-def test_on_lent_threads_every_product_still_gives_the_plain_bits(kind, model_dirs):
-    pairs = _pairs(kind, model_dirs)
-    torch.manual_seed(0)
-    with torch.inference_mode():
-        for module, plain in pairs:
-            for rows in ROWS:
-                x = _inputs(module, rows)
-                expected = plain(x)
-                assert torch.equal(module(x), expected)
-                assert torch.equal(module(x), expected)
-    assert {key[-1] for key in decoder_products.exact_ways()} == {2}
-
-
-@pytest.mark.usefixtures("two_threads")
-@pytest.mark.parametrize("kind", ["blip", "vit_gpt2"])
-def test_where_weight_first_differs_a_split_product_takes_the_lent_threads(kind, model_dirs, monkeypatch):
-    monkeypatch.setattr(decoder_products, "MIN_SPLIT_OUTPUTS", 8)  # The tiny models' 32 and 96 split.
-    real = decoder_products.weight_first_product
-    monkeypatch.setattr(decoder_products, "weight_first_product", lambda *args: real(*args) * (1 + 2**-20))
-    pairs = _pairs(kind, model_dirs)
-    calls = []
-    split = decoder_products.split_product
-
-    def counting(*args):
-        calls.append(args[-1])
-        return split(*args)
-
-    monkeypatch.setattr(decoder_products, "split_product", counting)
-    with torch.inference_mode():
-        for module, plain in pairs:
-            x = _inputs(module, 4)
-            for _ in range(2):
+            x = _inputs(module, rows)
+            for _ in range(calls):
                 assert torch.equal(module(x), plain(x))
 
-    exact = decoder_products.exact_ways()
-    # One block a thread, each output computed as the plain product computes it: MKL gives the
-    # plain bits on the machines this was measured on (docs/benchmarks.md, section 1). The tiny
-    # models' 37-wide layers (a prime) have no even split.
-    splits = {key: key[2] % 2 == 0 for key in exact}
-    assert any(splits.values())
-    assert all((decoder_products.SPLIT in ways) == splits[key] for key, ways in exact.items())
-    assert calls and set(calls) == {2}
 
-
-@pytest.mark.usefixtures("two_threads")
-def test_a_split_result_with_other_bits_is_never_used(model_dirs, monkeypatch):
-    monkeypatch.setattr(decoder_products, "MIN_SPLIT_OUTPUTS", 8)
-    real = decoder_products.weight_first_product
-    monkeypatch.setattr(decoder_products, "weight_first_product", lambda *args: real(*args) * (1 + 2**-20))
-    split = decoder_products.split_product
-    monkeypatch.setattr(decoder_products, "split_product", lambda *args: split(*args) * (1 + 2**-20))
-    pairs = _pairs("blip", model_dirs)
-
-    with torch.inference_mode():
-        for module, plain in pairs:
-            x = _inputs(module, 4)
-            for _ in range(2):
-                assert torch.equal(module(x), plain(x))
-
-    assert set(decoder_products.ways().values()) == {decoder_products.PLAIN}
+def _off_by_a_bit(monkeypatch, name):
+    """The module's ``name`` way, its result one part in 2**20 off."""
+    real = getattr(decoder_products, name)
+    monkeypatch.setattr(decoder_products, name, lambda *args: real(*args) * (1 + 2**-20))
 
 
 def _slowed(function):
@@ -153,32 +86,78 @@ def _decide(module, plain, rows):
     return next(iter(decoder_products.ways().items()))
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("kind", ["blip", "vit_gpt2"])
+def test_every_decoder_product_gives_the_plain_bits(kind, threads, model_dirs, request):
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)  # 2: as a child lent an idle core runs.
+    request.addfinalizer(lambda: torch.set_num_threads(previous))
+    pairs = _pairs(kind, model_dirs)
+    assert {type(module) for module, _ in pairs} == (
+        {torch.nn.Linear} if kind == "blip" else {torch.nn.Linear, Conv1D}
+    )
+    torch.manual_seed(0)
+    for rows in ROWS:
+        # Verifying every way, timing the exact ones in turn, then the one kept.
+        _each_equals_the_plain_product(pairs, rows, calls=2 + decoder_products.TRIAL_CALLS * 4)
+    assert decoder_products.exact_ways()  # Row counts up to MAX_ROWS were verified...
+    assert decoder_products.ways().keys() == decoder_products.exact_ways().keys()  # ...and decided.
+    assert {key[-1] for key in decoder_products.ways()} == {threads}
+
+
 @pytest.mark.usefixtures("two_threads")
-def test_of_the_exact_ways_the_fastest_is_kept(model_dirs, monkeypatch):
+@pytest.mark.parametrize("kind", ["blip", "vit_gpt2"])
+def test_where_weight_first_differs_a_split_product_takes_the_lent_threads(kind, model_dirs, monkeypatch):
+    monkeypatch.setattr(decoder_products, "MIN_SPLIT_OUTPUTS", 8)  # The tiny models' 32 and 96 split.
+    _off_by_a_bit(monkeypatch, "weight_first_product")
+    pairs = _pairs(kind, model_dirs)
+    calls = []
+    split = decoder_products.split_product
+
+    def counting(*args):
+        calls.append(args[-1])
+        return split(*args)
+
+    monkeypatch.setattr(decoder_products, "split_product", counting)
+    _each_equals_the_plain_product(pairs, rows=4)
+
+    exact = decoder_products.exact_ways()
+    # One block a thread, each output computed as the plain product computes it: MKL gives the
+    # plain bits on the machines this was measured on (docs/benchmarks.md, section 1). The tiny
+    # models' 37-wide layers (a prime) have no even split.
+    splits = {key: key[2] % 2 == 0 for key in exact}
+    assert any(splits.values())
+    assert all((decoder_products.SPLIT in ways) == splits[key] for key, ways in exact.items())
+    assert calls and set(calls) == {2}
+
+
+@pytest.mark.usefixtures("two_threads")
+def test_a_split_result_with_other_bits_is_never_used(model_dirs, monkeypatch):
+    monkeypatch.setattr(decoder_products, "MIN_SPLIT_OUTPUTS", 8)
+    _off_by_a_bit(monkeypatch, "weight_first_product")
+    _off_by_a_bit(monkeypatch, "split_product")
+    pairs = _pairs("blip", model_dirs)
+
+    _each_equals_the_plain_product(pairs, rows=4)
+
+    assert set(decoder_products.ways().values()) == {decoder_products.PLAIN}
+
+
+@pytest.mark.usefixtures("two_threads")
+@pytest.mark.parametrize(
+    ("slow", "kept"),
+    [("plain_product", decoder_products.SPLIT), ("split_product", decoder_products.PLAIN)],
+)
+def test_of_the_exact_ways_the_fastest_is_kept(slow, kept, model_dirs, monkeypatch):
     monkeypatch.setattr(decoder_products, "MIN_SPLIT_OUTPUTS", 8)
     module, plain = next((m, p) for m, p in _pairs("blip", model_dirs) if m.out_features == 32)
-    real = decoder_products.weight_first_product
-    monkeypatch.setattr(decoder_products, "weight_first_product", lambda *args: real(*args) * (1 + 2**-20))
-    monkeypatch.setattr(decoder_products, "plain_product", _slowed(decoder_products.plain_product))
+    _off_by_a_bit(monkeypatch, "weight_first_product")
+    monkeypatch.setattr(decoder_products, slow, _slowed(getattr(decoder_products, slow)))
 
     key, way = _decide(module, plain, 4)
 
     assert decoder_products.exact_ways()[key] == (decoder_products.PLAIN, decoder_products.SPLIT)
-    assert way == decoder_products.SPLIT  # Plain, exact but slower, is not kept.
-
-
-@pytest.mark.usefixtures("two_threads")
-def test_a_slower_way_is_not_kept_however_exact(model_dirs, monkeypatch):
-    monkeypatch.setattr(decoder_products, "MIN_SPLIT_OUTPUTS", 8)
-    module, plain = next((m, p) for m, p in _pairs("blip", model_dirs) if m.out_features == 32)
-    real = decoder_products.weight_first_product
-    monkeypatch.setattr(decoder_products, "weight_first_product", lambda *args: real(*args) * (1 + 2**-20))
-    monkeypatch.setattr(decoder_products, "split_product", _slowed(decoder_products.split_product))
-
-    key, way = _decide(module, plain, 4)
-
-    assert decoder_products.SPLIT in decoder_products.exact_ways()[key]
-    assert way == decoder_products.PLAIN
+    assert way == kept  # The other way, exact but slower, is not kept.
 
 
 def test_a_split_takes_the_fewest_even_blocks_two_and_one_a_thread_at_least():
@@ -212,15 +191,10 @@ def test_a_conv1d_weight_is_stored_transposed_and_still_reads_as_before(model_di
 
 @pytest.mark.parametrize("kind", ["blip", "vit_gpt2"])
 def test_a_weight_first_result_with_other_bits_is_never_used(kind, model_dirs, monkeypatch):
-    real = decoder_products.weight_first_product
-    monkeypatch.setattr(decoder_products, "weight_first_product", lambda *args: real(*args) * (1 + 2**-20))
+    _off_by_a_bit(monkeypatch, "weight_first_product")
     pairs = _pairs(kind, model_dirs)
 
-    with torch.inference_mode():
-        for module, plain in pairs:
-            x = _inputs(module, 16)
-            for _ in range(2):
-                assert torch.equal(module(x), plain(x))
+    _each_equals_the_plain_product(pairs, rows=16)
 
     exact = decoder_products.exact_ways()
     assert exact
