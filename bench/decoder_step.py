@@ -1,17 +1,19 @@
 """One beam-search step's products on a CPU, plain against the product's way, with their bits.
 
 * linear layers: every linear layer a decoding step runs (BLIP's text decoder; GPT-2's blocks and
-  vocabulary layer in ViT-GPT2), weights as loaded, at 4 rows (one image, 4 beams) and 16 (a CPU
-  chunk of 4): ``x @ W.T`` (GPT-2's blocks: ``x @ W``, W in-by-out) against weight-first
-  ``(W @ x.T).T`` (``captions/backends/decoder_products.py``), and whether each layer's result is
-  bit for bit the plain one. The weights (0.4-0.5 GB) do not fit in cache, as in a real step.
+  vocabulary layer in ViT-GPT2), weights as loaded, at 4 rows (one image, 4 beams), 16 (a CPU
+  chunk of 4) and 32 (a chunk of 8), on each of ``--threads``: ``x @ W.T`` (GPT-2's blocks: ``x @ W``,
+  W in-by-out) against weight-first ``(W @ x.T).T`` and split (W's rows in even blocks, one batched
+  call; ``captions/backends/decoder_products.py``), and whether each layer's result is bit for bit
+  the plain one. The weights (0.4-0.5 GB) do not fit in cache, as in a real step.
 * BLIP's cross-attention over 16 rows and 12 layers (577 image tokens): a call per row for every
   operator against products per row and one call for the scale, mask and softmax
   (``captions/backends/shared_cross_attention.py``), with the same check.
 
-One thread, as in a worker child; the best of ``--reps`` interleaved runs.
+One thread, as in a worker child (``--threads 1,2``: also two, as a child lent an idle core); the
+best of ``--reps`` interleaved runs.
 
-    python -m bench.decoder_step [--reps 6]
+    python -m bench.decoder_step [--reps 6] [--threads 1]
 
 Results: ``bench/results/decoder_step.json``.
 """
@@ -24,7 +26,8 @@ import time
 
 from bench.common import load_average, machine, print_table, write_results
 
-ROWS = (4, 16)
+ROWS = (4, 16, 32)
+WAYS = ("plain", "weight first", "split")
 
 
 def _time(runs: dict, name: str, work) -> None:
@@ -33,13 +36,13 @@ def _time(runs: dict, name: str, work) -> None:
     runs.setdefault(name, []).append(time.perf_counter() - started)
 
 
-def linear_layers(reps: int) -> list[dict]:
+def linear_layers(reps: int, threads: int) -> list[dict]:
     import torch
     from transformers import BlipForConditionalGeneration, VisionEncoderDecoderModel
     from transformers.pytorch_utils import Conv1D
 
     from bench.models import build_all
-    from captions.backends.decoder_products import weight_first_product
+    from captions.backends.decoder_products import split_parts, split_product, weight_first_product
 
     folders = build_all()
     blip = BlipForConditionalGeneration.from_pretrained(folders["blip"]).eval()
@@ -71,6 +74,12 @@ def linear_layers(reps: int) -> list[dict]:
     def weight_first(module, x):
         return weight_first_product(stored.get(id(module), module.weight), module.bias, x)
 
+    def split(module, x):
+        weight = stored.get(id(module), module.weight)
+        return split_product(weight, module.bias, x, split_parts(weight.shape[0], threads))
+
+    ways = dict(zip(WAYS, (plain, weight_first, split), strict=True))
+
     rows_out = []
     torch.manual_seed(0)
     with torch.inference_mode():
@@ -81,12 +90,13 @@ def linear_layers(reps: int) -> list[dict]:
                     id(m): torch.randn(rows, m.weight.shape[1 if type(m) is torch.nn.Linear else 0])
                     for m in modules
                 }
-                same = all(
-                    torch.equal(plain(m, inputs[id(m)]), weight_first(m, inputs[id(m)])) for m in modules
-                )
+                same = {
+                    name: all(torch.equal(plain(m, inputs[id(m)]), way(m, inputs[id(m)])) for m in modules)
+                    for name, way in ways.items()
+                }
                 runs: dict = {}
                 for _ in range(reps):
-                    for name, way in (("plain", plain), ("weight first", weight_first)):
+                    for name, way in ways.items():
                         _time(
                             runs,
                             name,
@@ -98,12 +108,14 @@ def linear_layers(reps: int) -> list[dict]:
                 rows_out.append(
                     {
                         "layers": group,
+                        "threads": threads,
                         "rows": rows,
                         "weights_mb": round(megabytes, 1),
-                        "plain_ms": round(best["plain"] * 1e3, 1),
-                        "weight_first_ms": round(best["weight first"] * 1e3, 1),
+                        **{f"{name.replace(' ', '_')}_ms": round(best[name] * 1e3, 1) for name in WAYS},
                         "speedup": round(best["plain"] / best["weight first"], 2),
-                        "same_bits": same,
+                        "same_bits": same["weight first"],
+                        "split_same_bits": same["split"],
+                        "fastest_exact": min((n for n in WAYS if same[n]), key=best.get),
                         "runs_ms": {k: [round(t * 1e3, 1) for t in v] for k, v in runs.items()},
                     }
                 )
@@ -165,26 +177,42 @@ def cross_attention(reps: int) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reps", type=int, default=6)
+    parser.add_argument(
+        "--threads", default="1", help="comma-separated torch thread counts for the linear layers"
+    )
     args = parser.parse_args(argv)
 
     import torch
 
-    torch.set_num_threads(1)
     load = load_average()
-    linear = linear_layers(args.reps)
+    linear = []
+    for threads in (int(t) for t in args.threads.split(",")):
+        torch.set_num_threads(threads)
+        linear += linear_layers(args.reps, threads)
+    torch.set_num_threads(1)
     attention = cross_attention(args.reps)
     print_table(
-        f"One decoding step's linear layers, one thread, best of {args.reps} (load {load:.1f})",
-        ["layers", "rows", "weights MB", "plain ms", "weight first ms", "speedup", "same bits"],
+        f"One decoding step's linear layers, best of {args.reps} (load {load:.1f}); (=) the plain bits",
+        [
+            "layers",
+            "threads",
+            "rows",
+            "weights MB",
+            "plain ms",
+            "weight first ms",
+            "split ms",
+            "fastest exact",
+        ],
         [
             [
                 r["layers"],
+                r["threads"],
                 r["rows"],
                 r["weights_mb"],
                 r["plain_ms"],
-                r["weight_first_ms"],
-                f"{r['speedup']}x",
-                "yes" if r["same_bits"] else "no",
+                f"{r['weight_first_ms']} ({'=' if r['same_bits'] else 'x'})",
+                f"{r['split_ms']} ({'=' if r['split_same_bits'] else 'x'})",
+                r["fastest_exact"],
             ]
             for r in linear
         ],

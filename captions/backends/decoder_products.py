@@ -6,12 +6,12 @@ which is fastest depends on the CPU: on the Intel machine of run Y in docs/bench
 ``python -m bench.decoder_step``) ``x @ W.T`` for 16 rows went down a path that copies each weight
 panel, and ``(W @ x.T).T`` (weight-first, W stored one output per row) took a decoding step's
 layers from 111 to 90 ms for BLIP and from 90-105 to 61-68 ms for GPT-2's blocks; on the AMD machine
-of run AA the plain product was the faster of the two at 16 and 32 rows (59-62 against 51-56
-GFLOP/s). And MKL runs the plain 4-row product on one thread whatever it is given (12 GB/s on one or
-two threads for a 3072 x 768 layer), so a core lent by an idle neighbour (``spare_cores``) sat idle
-through every layer of BLIP's decoder; split by outputs, W's rows in even blocks in one batched call
-that MKL runs a block a thread, it streamed 23 GB/s on two, each output computed as the plain
-product computes it.
+of run AA the plain product was the faster of the two at 16 and 32 rows (BLIP's step at 16 rows: 66.6
+against 76.9 ms). And MKL runs the plain 4-row product on one thread whatever it is given (BLIP's
+4-row step: 39.8 ms on one thread, 38.6 on two), so a core lent by an idle neighbour
+(``spare_cores``) sat idle through every layer of BLIP's decoder; split by outputs, W's rows in even
+blocks in one batched call that MKL runs a block a thread, the step took 23.4 ms on two threads, each
+output computed as the plain product computes it (``python -m bench.decoder_step --threads 1,2``).
 
 Whether two ways give the same bits is MKL's business too: it depends on the rows, the shapes, the
 threads and the CPU's kernels (on the Intel machine, weight-first matched BLIP's layers from 16
@@ -207,8 +207,8 @@ def weight_first_product(weight, bias, matrix):
 def split_parts(outputs: int, threads: int) -> int | None:
     """Blocks of outputs for ``split_product`` on ``threads`` threads: the fewest, at least two and
     one a thread, that divide the outputs evenly (GPT-2's 50257-word vocabulary: 29 of 1733); None
-    where only slivers would do. On one thread, smaller blocks can still stream faster (the
-    vocabulary layers of run AA: 1.14-1.19x); the timing decides."""
+    where only slivers would do. On one thread, smaller blocks can still stream faster (GPT-2's
+    vocabulary layer at 4 rows in run AA: 12.1 against 12.9 ms); the timing decides."""
     for parts in range(max(2, threads), outputs // MIN_SPLIT_OUTPUTS + 1):
         if outputs % parts == 0:
             return parts
