@@ -36,13 +36,14 @@ def _time(runs: dict, name: str, work) -> None:
     runs.setdefault(name, []).append(time.perf_counter() - started)
 
 
-def linear_layers(reps: int, threads: int) -> list[dict]:
+def decoding_layers() -> tuple[dict, dict]:
+    """The linear layers one decoding step runs, by group, loaded once; and GPT-2's Conv1D weights
+    stored out-by-in, as the product stores them."""
     import torch
     from transformers import BlipForConditionalGeneration, VisionEncoderDecoderModel
     from transformers.pytorch_utils import Conv1D
 
     from bench.models import build_all
-    from captions.backends.decoder_products import split_parts, split_product, weight_first_product
 
     folders = build_all()
     blip = BlipForConditionalGeneration.from_pretrained(folders["blip"]).eval()
@@ -63,13 +64,21 @@ def linear_layers(reps: int, threads: int) -> list[dict]:
         ],
         "GPT-2 vocabulary layer": [vit.decoder.lm_head],
     }
+    stored = {id(m): m.weight.t().contiguous() for m in groups["GPT-2 blocks (Conv1D)"]}
+    return groups, stored
+
+
+def linear_layers(groups: dict, stored: dict, reps: int, threads: int) -> list[dict]:
+    """Each group's products every way on ``threads`` torch threads (set by the caller)."""
+    import torch
+    from transformers.pytorch_utils import Conv1D
+
+    from captions.backends.decoder_products import split_parts, split_product, weight_first_product
 
     def plain(module, x):
         if type(module) is Conv1D:
             return torch.addmm(module.bias, x, module.weight)
         return torch.nn.functional.linear(x, module.weight, module.bias)
-
-    stored = {id(m): m.weight.t().contiguous() for m in groups["GPT-2 blocks (Conv1D)"]}
 
     def weight_first(module, x):
         return weight_first_product(stored.get(id(module), module.weight), module.bias, x)
@@ -185,10 +194,11 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     load = load_average()
+    groups, stored = decoding_layers()
     linear = []
     for threads in (int(t) for t in args.threads.split(",")):
         torch.set_num_threads(threads)
-        linear += linear_layers(args.reps, threads)
+        linear += linear_layers(groups, stored, args.reps, threads)
     torch.set_num_threads(1)
     attention = cross_attention(args.reps)
     print_table(

@@ -59,21 +59,18 @@ class _Trial:
     """The exact ways of one product, taken in turn and timed until each has had its calls."""
 
     def __init__(self, ways: tuple[str, ...]) -> None:
-        self.ways = ways
         self.seconds: dict[str, list[float]] = {way: [] for way in ways}
-        self.turn = 0
 
     def next_way(self) -> str:
-        way = self.ways[self.turn % len(self.ways)]
-        self.turn += 1
-        return way
+        """The way with the fewest timed calls so far (in order, on a tie)."""
+        return min(self.seconds, key=lambda way: len(self.seconds[way]))
 
     def record(self, way: str, seconds: float) -> str | None:
         """The fastest way once every way has had ``TRIAL_CALLS`` calls, else None."""
         self.seconds[way].append(seconds)
         if any(len(times) < TRIAL_CALLS for times in self.seconds.values()):
             return None
-        return min(self.ways, key=lambda w: min(self.seconds[w]))
+        return min(self.seconds, key=lambda way: min(self.seconds[way]))
 
 
 _ways: dict[tuple, str | _Trial] = {}
@@ -145,10 +142,10 @@ def _decide(key: tuple, way: str, trial: _Trial | None = None) -> None:
         logger.debug("%s: %s product (%s)", key, way, timings)
 
 
-def _run(key: tuple, compute, reference: str, candidates: list[str]):
+def _run(key: tuple, compute, reference: str, candidates):
     """The product for ``key``: verified on its first call, timed while more than one way is exact,
     then the fastest way. ``compute(way)`` computes it one way; ``reference`` names the way whose
-    bits are the product's."""
+    bits are the product's; ``candidates()`` lists the ways to verify (called on the first call only)."""
     import torch
 
     with _ways_lock:
@@ -158,7 +155,7 @@ def _run(key: tuple, compute, reference: str, candidates: list[str]):
     if state is None:
         exact = compute(reference)
         same = tuple(
-            way for way in candidates if way == reference or torch.equal(compute(way).view_as(exact), exact)
+            way for way in candidates() if way == reference or torch.equal(compute(way).view_as(exact), exact)
         )
         with _ways_lock:
             _exact[key] = same
@@ -272,7 +269,7 @@ def _linear_forward(module):
             key,
             lambda way: _compute(way, module.weight, module.bias, matrix, threads),
             PLAIN,
-            _candidates(rows, module.out_features, threads),
+            lambda: _candidates(rows, module.out_features, threads),
         )
         return product.view(*x.shape[:-1], -1)
 
@@ -302,7 +299,7 @@ def _conv1d_forward(module):
             key,
             lambda way: _compute(way, stored, module.bias, matrix, threads),
             ORIGINAL_LAYOUT,
-            [*_candidates(rows, outputs, threads), ORIGINAL_LAYOUT],
+            lambda: [*_candidates(rows, outputs, threads), ORIGINAL_LAYOUT],
         )
         return product.view(shape)
 
