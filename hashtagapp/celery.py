@@ -108,7 +108,17 @@ def _share_cores_between_children(sender=None, **kwargs) -> None:
     concurrency = getattr(sender, "concurrency", None)
     if "OMP_NUM_THREADS" in os.environ or not isinstance(concurrency, int) or concurrency < 1:
         return
-    os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // concurrency))
+    os.environ["OMP_NUM_THREADS"] = str(max(1, worker_cores() // concurrency))
+
+
+def worker_cores() -> int:
+    """The cores this worker may use: the machine's, or fewer where its CPU affinity (taskset, a
+    cpuset) or a CPU quota (``docker run --cpus``, compose's ``cpus``, a Kubernetes limit) allows
+    fewer. ``os.cpu_count()`` counts the host's cores inside a container, and children sized by it
+    would run more math threads than the quota lets run at once."""
+    import joblib  # Reads the affinity and the cgroup's quota (v1 and v2); never in the web process.
+
+    return max(1, joblib.cpu_count())
 
 
 def _consumes_vision() -> bool:
@@ -127,7 +137,7 @@ def _lend_idle_cores(sender=None, **kwargs) -> None:
 
     global _ledger
     concurrency = getattr(sender, "concurrency", None)
-    cores = os.cpu_count() or 1
+    cores = worker_cores()
     if (
         settings.CAPTIONS_LEND_CORES
         and _consumes_vision()

@@ -42,7 +42,7 @@ def test_workers_survive_broker_outages_and_shut_down_softly():
 @pytest.mark.parametrize(("cores", "concurrency", "threads"), [(2, 3, "1"), (16, 3, "5"), (8, 2, "4")])
 def test_each_worker_child_gets_its_share_of_the_cores(monkeypatch, cores, concurrency, threads):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    monkeypatch.setattr(celery_module.os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(celery_module, "worker_cores", lambda: cores)
     celery_module._share_cores_between_children(sender=SimpleNamespace(concurrency=concurrency))
     assert celery_module.os.environ["OMP_NUM_THREADS"] == threads
 
@@ -112,7 +112,7 @@ def test_a_vision_worker_makes_a_ledger_of_idle_cores_that_its_children_join(mon
 
     settings.CAPTIONS_LEND_CORES = True
     monkeypatch.setattr(app.amqp.queues, "_consume_from", {"vision": object()})
-    monkeypatch.setattr(celery_module.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(celery_module, "worker_cores", lambda: 2)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     celery_module._lend_idle_cores(sender=SimpleNamespace(concurrency=3))
     ledger = celery_module._ledger
@@ -145,7 +145,7 @@ def test_no_ledger_where_nothing_could_be_lent_or_it_is_turned_off(
 ):
     settings.CAPTIONS_LEND_CORES = lend
     monkeypatch.setattr(app.amqp.queues, "_consume_from", queues)
-    monkeypatch.setattr(celery_module.os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(celery_module, "worker_cores", lambda: cores)
     celery_module._lend_idle_cores(sender=SimpleNamespace(concurrency=concurrency))
     celery_module._join_ledger()
     assert celery_module._ledger is None
