@@ -305,12 +305,13 @@ if CAPTIONS_MAX_BATCH < 0:
 CAPTIONS_TASK_PHOTOS = env.int("CAPTIONS_TASK_PHOTOS", default=4)
 if CAPTIONS_TASK_PHOTOS < 1:
     raise ImproperlyConfigured(f"CAPTIONS_TASK_PHOTOS must be 1 or more, not {CAPTIONS_TASK_PHOTOS}.")
-# A caption task on a GPU worker also takes other uploads' photos waiting in the queue, up to this
-# many in all: a GPU captions 64 photos in about the time of 10 (docs/benchmarks.md, section 5).
-# 0 (the default) is off: a CPU worker gains nothing from larger batches and spreads them instead.
-# Read by the worker; set it only on GPU workers (compose's vision-gpu sets 64).
-CAPTIONS_GATHER_PHOTOS = env.int("CAPTIONS_GATHER_PHOTOS", default=0)
-if CAPTIONS_GATHER_PHOTOS < 0:
+# A caption task also takes other uploads' photos waiting in the queue (sent, held by no worker), up
+# to this many photos in all. Unset: the local captioner's batch (CAPTIONS_MAX_BATCH; 4 on a CPU, 64 on
+# a CUDA GPU), none for a hosted one. Under a backlog of single photos a CPU then decodes them in fours
+# (1.6x less CPU a photo) and a GPU in batches of 64 (docs/benchmarks.md, sections 1 and 5); with no
+# backlog nothing waits and nothing changes. 0 turns it off. Read by the worker.
+CAPTIONS_GATHER_PHOTOS = env.int("CAPTIONS_GATHER_PHOTOS", default=None)
+if CAPTIONS_GATHER_PHOTOS is not None and CAPTIONS_GATHER_PHOTOS < 0:
     raise ImproperlyConfigured(f"CAPTIONS_GATHER_PHOTOS must be 0 or more, not {CAPTIONS_GATHER_PHOTOS}.")
 for _var, _choices in (
     ("CAPTIONS_DTYPE", "auto float32 float16 bfloat16"),

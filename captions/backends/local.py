@@ -42,6 +42,11 @@ DTYPES = ("auto", "float32", "float16", "bfloat16")
 QUANTIZE = ("none", "int8")
 
 
+def device_batch(device: str) -> int:
+    """Images per ``generate`` call on ``device`` unless ``max_batch`` says otherwise."""
+    return MAX_BATCH.get(device, MAX_BATCH_DEFAULT)
+
+
 @dataclass(frozen=True)
 class Numerics:
     """How the weights are held and how beam search is run.
@@ -147,7 +152,7 @@ class LocalCaptioner:
         except (OSError, ValueError, TypeError) as exc:
             raise BackendError(f"could not read the image: {exc}") from exc
         pixel_values = pixel_values.to(self.device, self._dtype)
-        step = self.generation.max_batch or MAX_BATCH.get(str(self.device), MAX_BATCH_DEFAULT)
+        step = self.generation.max_batch or device_batch(str(self.device))
         ids: list[list[int]] = []
         beams = self.generation.num_beams
         with (

@@ -38,8 +38,8 @@ def source_run(*, source: str, generation_ids: list[int], message_id: str | None
 
     Only the jobs this call claims are run (a duplicate message finds them claimed or
     done); the claims stay alive with a heartbeat while the models work. A caption
-    model's step also takes other jobs' waiting steps, up to CAPTIONS_GATHER_PHOTOS
-    (a GPU worker's batch across uploads; off by default). Provider
+    model's step also takes other jobs' waiting steps, up to its captioner's batch
+    (``sources.caption_gather``: 4 photos on a CPU, 64 on a GPU; CAPTIONS_GATHER_PHOTOS). Provider
     errors that can heal are retried within VISION_DEADLINE_SECONDS; then, or for a
     permanent error, the source fails for these jobs with a readable message. A photo
     that cannot be read or processed fails alone.
@@ -47,9 +47,10 @@ def source_run(*, source: str, generation_ids: list[int], message_id: str | None
     claimed = dispatch.dispatches_claim(stage=source, generation_ids=generation_ids, message_id=message_id)
     if not claimed:
         return
-    gather = settings.CAPTIONS_GATHER_PHOTOS - len(claimed)
-    if source in CAPTION_SOURCES and message_id and gather > 0:
-        claimed |= dispatch.dispatches_gather(stage=source, message_id=message_id, limit=gather)
+    if source in CAPTION_SOURCES and message_id:
+        gather = sources.caption_gather(source) - len(claimed)
+        if gather > 0:
+            claimed |= dispatch.dispatches_gather(stage=source, message_id=message_id, limit=gather)
     with dispatch.dispatches_heartbeat(dispatch_ids=list(claimed.values())):
         _source_run_claimed(source, sorted(claimed))
 

@@ -1,4 +1,5 @@
-"""A GPU worker's caption task takes the photos of the uploads waiting behind it (CAPTIONS_GATHER_PHOTOS).
+"""A caption task takes the photos of the uploads waiting behind it, up to its captioner's batch (4 on
+a CPU, 64 on a GPU) or CAPTIONS_GATHER_PHOTOS.
 
 Each story runs the real steps with the tiny local BLIP; a spy counts the photos in each call.
 """
@@ -143,11 +144,45 @@ def in_broker(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_without_the_setting_a_caption_task_runs_only_its_own_photos(uploads, batches):
-    jobs = uploads(3)
+def test_by_default_a_cpu_worker_gathers_the_waiting_photos_in_fours(uploads, batches):
+    jobs = uploads(6)
     deliver(jobs[0])
-    assert batches == [1]
-    assert list(blip_rows().values_list("generation_id", flat=True)) == [jobs[0].pk]
+    assert batches == [4]  # A CPU's generate batch: its own photo and the three that waited longest.
+    assert sorted(blip_rows().values_list("generation_id", flat=True)) == [j.pk for j in jobs[:4]]
+    deliver(jobs[4])
+    assert batches == [4, 2]
+    assert blip_rows().count() == 6 and not blip_rows().exclude(status="ok").exists()
+
+
+@pytest.mark.django_db
+def test_the_default_follows_the_generate_batch_and_zero_turns_gathering_off(uploads, batches, settings):
+    settings.CAPTIONS_MAX_BATCH = 2
+    jobs = uploads(4)
+    deliver(jobs[0])
+    assert batches == [2]
+    settings.CAPTIONS_GATHER_PHOTOS = 0
+    deliver(jobs[2])
+    assert batches == [2, 1]
+    assert sorted(blip_rows().values_list("generation_id", flat=True)) == [j.pk for j in jobs[:3]]
+
+
+@pytest.mark.parametrize(
+    ("captioner", "device", "max_batch", "gather"),
+    [("local", "cpu", 0, 4), ("local", "cuda", 0, 64), ("local", "cpu", 8, 8), ("hf", "cpu", 0, 0)],
+    ids=["cpu", "cuda", "cpu with CAPTIONS_MAX_BATCH", "hosted"],
+)
+def test_a_caption_task_gathers_its_captioners_batch_unless_told(
+    settings, captioner, device, max_batch, gather
+):
+    from captions.services import sources
+
+    settings.CAPTIONS_CAPTIONER = captioner
+    settings.CAPTIONS_DEVICE = device
+    settings.CAPTIONS_MAX_BATCH = max_batch
+    settings.CAPTIONS_GATHER_PHOTOS = None
+    assert sources.caption_gather("blip") == sources.caption_gather("vit_gpt2") == gather
+    settings.CAPTIONS_GATHER_PHOTOS = 3
+    assert sources.caption_gather("blip") == 3
 
 
 @pytest.mark.django_db
