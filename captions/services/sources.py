@@ -68,7 +68,7 @@ def caption_gather(source: str) -> int:
     """Photos in all that one caption task of this worker takes from the queue (its own and those
     waiting behind it): CAPTIONS_GATHER_PHOTOS, or where it is unset the captioner's own batch. A
     local captioner decodes that many at once for less work a photo than one at a time (on a CPU a
-    photo costs 1.6x less CPU in fours; a GPU runs 64 in about the time of 10: docs/benchmarks.md,
+    photo costs 1.57x less CPU in fours; a GPU runs 64 in about the time of 10: docs/benchmarks.md,
     sections 1 and 5); a hosted one waits on the network and gathers nothing."""
     if settings.CAPTIONS_GATHER_PHOTOS is not None:
         return settings.CAPTIONS_GATHER_PHOTOS
