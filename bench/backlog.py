@@ -24,8 +24,8 @@ import tempfile
 from pathlib import Path
 
 from bench.common import machine, print_table, write_results
-from bench.job_overhead import DB_NAME, PG, REDIS_URL, cpu_seconds, drop_database, fresh_database, wait_final
-from bench.upload_batch import distinct_images, upload
+from bench.job_overhead import cpu_seconds, drop_database, fresh_database, wait_final
+from bench.upload_batch import distinct_images, pipeline_env, start_workers, upload
 
 VARIANTS = {"each photo alone": {"CAPTIONS_GATHER_PHOTOS": "0"}, "gathered (default)": {}}
 
@@ -58,34 +58,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--results", default="backlog")
     args = parser.parse_args(argv)
 
-    from bench.models import build_all
-
-    folders = build_all()
     work = Path(tempfile.mkdtemp(prefix="bench-backlog-"))
     os.environ.pop("CAPTIONS_GATHER_PHOTOS", None)
-    env = {
-        "DJANGO_SETTINGS_MODULE": "hashtagapp.settings",
-        "DATABASE_URL": f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{DB_NAME}",
-        "CELERY_BROKER_URL": REDIS_URL,
-        "MEDIA_ROOT": str(work / "media"),
-        "RUN_DIR": str(work),
-        "DEBUG": "1",
-        "ENV_FILE": "/dev/null",
-        "LOG_LEVEL": "WARNING",
-        "CAPTIONS_CAPTIONER": "local",
-        "CAPTIONS_BLIP_MODEL": str(folders["blip"]),
-        "CAPTIONS_VIT_GPT2_MODEL": str(folders["vit_gpt2"]),
-        "CAPTIONS_REFINER": "offline",
-        "DAILY_GENERATION_QUOTA": "1000",
-        "VISION_DEADLINE_SECONDS": "900",
-    }
+    env = pipeline_env(work)
     info = machine()
     fresh_database(env)
     os.environ.update(env)
     import django
 
     django.setup()
-    from tests.integration.worker import Worker, purge_queues
+    from tests.integration.worker import purge_queues
 
     runs: dict[str, list[dict]] = {label: [] for label in VARIANTS}
     images = distinct_images(args.uploads)
@@ -94,12 +76,8 @@ def main(argv: list[str] | None = None) -> None:
         for round_number in range(args.rounds):
             for variant, (label, extra) in enumerate(VARIANTS.items()):
                 purge_queues()
-                workers = []
-                for name, queues, concurrency in (("vision", "vision", args.concurrency), ("llm", "llm", 2)):
-                    log = work / f"{name}-{round_number}-{variant}.log"
-                    worker = Worker(env={**env, **extra}, log=log, concurrency=concurrency, queues=queues)
-                    worker.args += ["--pool", "prefork", "--hostname", f"bench-{name}@%h"]
-                    workers.append(worker.start())
+                run = f"-{round_number}-{variant}"
+                workers = start_workers({**env, **extra}, work, args.concurrency, run)
                 try:
                     warm = []
                     for image in images[: 2 * args.concurrency]:  # Every child loads what it will use.

@@ -53,6 +53,43 @@ def distinct_images(count: int) -> list:
     return images
 
 
+def pipeline_env(work: Path) -> dict[str, str]:
+    """This process's and its workers' environment: the benchmark's database and Redis database, the
+    full-size random-weight captioners (built on first use), the offline writer, files under ``work``."""
+    from bench.models import build_all
+
+    folders = build_all()
+    return {
+        "DJANGO_SETTINGS_MODULE": "hashtagapp.settings",
+        "DATABASE_URL": f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{DB_NAME}",
+        "CELERY_BROKER_URL": REDIS_URL,
+        "MEDIA_ROOT": str(work / "media"),
+        "RUN_DIR": str(work),
+        "DEBUG": "1",
+        "ENV_FILE": "/dev/null",
+        "LOG_LEVEL": "WARNING",
+        "CAPTIONS_CAPTIONER": "local",
+        "CAPTIONS_BLIP_MODEL": str(folders["blip"]),
+        "CAPTIONS_VIT_GPT2_MODEL": str(folders["vit_gpt2"]),
+        "CAPTIONS_REFINER": "offline",
+        "DAILY_GENERATION_QUOTA": "1000",
+        "VISION_DEADLINE_SECONDS": "900",
+    }
+
+
+def start_workers(env: dict[str, str], work: Path, concurrency: int, run: str = "") -> list:
+    """A prefork vision worker with ``concurrency`` children, as compose runs it, and an llm worker;
+    each logs to its own file (``run`` tells apart the workers of successive starts)."""
+    from tests.integration.worker import Worker
+
+    workers = []
+    for name, queues, children in (("vision", "vision", concurrency), ("llm", "llm", 2)):
+        worker = Worker(env=env, log=work / f"{name}{run}.log", concurrency=children, queues=queues)
+        worker.args += ["--pool", "prefork", "--hostname", f"bench-{name}@%h"]
+        workers.append(worker.start())
+    return workers
+
+
 def upload(images: list, number: int) -> list[int]:
     from django.contrib.auth import get_user_model
 
@@ -102,25 +139,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--results", default="upload_batch")
     args = parser.parse_args(argv)
 
-    from bench.models import build_all
-
-    folders = build_all()
     work = Path(tempfile.mkdtemp(prefix="bench-upload-"))
     env = {
-        "DJANGO_SETTINGS_MODULE": "hashtagapp.settings",
-        "DATABASE_URL": f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{DB_NAME}",
-        "CELERY_BROKER_URL": REDIS_URL,
-        "MEDIA_ROOT": str(work / "media"),
-        "RUN_DIR": str(work),
-        "DEBUG": "1",
-        "ENV_FILE": "/dev/null",
-        "LOG_LEVEL": "WARNING",
-        "CAPTIONS_CAPTIONER": "local",
-        "CAPTIONS_BLIP_MODEL": str(folders["blip"]),
-        "CAPTIONS_VIT_GPT2_MODEL": str(folders["vit_gpt2"]),
-        "CAPTIONS_REFINER": "offline",
-        "DAILY_GENERATION_QUOTA": "1000",
-        "VISION_DEADLINE_SECONDS": "900",
+        **pipeline_env(work),
         "CAPTIONS_LEND_CORES": str(args.lend),
         "CAPTIONS_MAX_BATCH": str(args.max_batch),
     }
@@ -132,14 +153,10 @@ def main(argv: list[str] | None = None) -> None:
     django.setup()
     from django.conf import settings
 
-    from tests.integration.worker import Worker, purge_queues
+    from tests.integration.worker import purge_queues
 
     purge_queues()
-    workers = []
-    for name, queues, concurrency in (("vision", "vision", args.concurrency), ("llm", "llm", 2)):
-        worker = Worker(env=env, log=work / f"{name}.log", concurrency=concurrency, queues=queues)
-        worker.args += ["--pool", "prefork", "--hostname", f"bench-{name}@%h"]
-        workers.append(worker.start())
+    workers = start_workers(env, work, args.concurrency)
     variants = {
         "one task per model": settings.DISPATCH_BATCH_SIZE,
         f"tasks of {args.task_photos}": args.task_photos,
