@@ -27,10 +27,12 @@ def start_worker(django_db_setup, django_db_blocker, shared_media, tmp_path_fact
     """Start a worker with environment overrides; stopped when the module ends."""
     started: list[Worker] = []
 
-    def start(loglevel: str = "INFO", **env: str) -> Worker:
+    def start(loglevel: str = "INFO", concurrency: int = 3, purge: bool = True, **env: str) -> Worker:
+        """``purge=False`` keeps the messages already waiting in the broker for the new worker."""
         with django_db_blocker.unblock():
             url = database_url(connection.settings_dict)
-        purge_queues()
+        if purge:
+            purge_queues()
         worker = Worker(
             env={
                 "DATABASE_URL": url,
@@ -42,6 +44,7 @@ def start_worker(django_db_setup, django_db_blocker, shared_media, tmp_path_fact
                 **env,
             },
             log=tmp_path_factory.mktemp("worker-log") / "worker.log",
+            concurrency=concurrency,
             loglevel=loglevel,
         ).start()
         started.append(worker)
@@ -61,9 +64,12 @@ def fakes():
 
 @pytest.fixture(scope="module")
 def worker(start_worker, fakes, tiny_blip_dir):
-    """A worker with tiny local BLIP weights, hosted ViT-GPT2 and the LLM, both faked."""
+    """A worker with tiny local BLIP weights, hosted ViT-GPT2 and the LLM, both faked. Its caption
+    tasks run the photos of their own message only, so the stories can follow each message;
+    tests/integration/test_backlog.py has the gathering of a backlog."""
     hf, llm = fakes
     return start_worker(
+        CAPTIONS_GATHER_PHOTOS="0",
         CAPTIONS_BLIP_MODEL=str(tiny_blip_dir),
         HF_VIT_GPT2_ENDPOINT_URL=hf.url,
         HF_TOKEN="hf_test_token",
