@@ -67,16 +67,20 @@ def worker(start_worker, fakes, tiny_blip_dir):
     """A worker with tiny local BLIP weights, hosted ViT-GPT2 and the LLM, both faked. Its caption
     tasks run the photos of their own message only, so the stories can follow each message;
     tests/integration/test_backlog.py has the gathering of a backlog."""
+    return start_worker(CAPTIONS_GATHER_PHOTOS="0", **models_env(fakes, tiny_blip_dir))
+
+
+def models_env(fakes, tiny_blip_dir) -> dict[str, str]:
+    """A worker's models: tiny local BLIP weights, ViT-GPT2 and the LLM on the fake servers."""
     hf, llm = fakes
-    return start_worker(
-        CAPTIONS_GATHER_PHOTOS="0",
-        CAPTIONS_BLIP_MODEL=str(tiny_blip_dir),
-        HF_VIT_GPT2_ENDPOINT_URL=hf.url,
-        HF_TOKEN="hf_test_token",
-        OPENAI_BASE_URL=llm.url,
-        OPENAI_API_KEY="sk-test",
-        OPENAI_MODEL="fake-model",
-    )
+    return {
+        "CAPTIONS_BLIP_MODEL": str(tiny_blip_dir),
+        "HF_VIT_GPT2_ENDPOINT_URL": hf.url,
+        "HF_TOKEN": "hf_test_token",
+        "OPENAI_BASE_URL": llm.url,
+        "OPENAI_API_KEY": "sk-test",
+        "OPENAI_MODEL": "fake-model",
+    }
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ the first BLIP task starts."""
 import pytest
 
 from captions.models import Dispatch, Generation, ModelCaption
-from tests.integration.conftest import upload, wait_for_final
+from tests.integration.conftest import models_env, upload, wait_for_final
 from tests.integration.worker import purge_queues
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -19,7 +19,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 def test_a_backlog_of_single_photos_is_captioned_in_batches_each_photo_once(
     web, start_worker, fakes, tiny_blip_dir, alice_client
 ):
-    hf, llm = fakes
     purge_queues()
     photos = [
         upload(alice_client, name) for name in ("cat.jpg", "coffee.jpg", "rocket.jpg", "grace_hopper.jpg")
@@ -28,15 +27,7 @@ def test_a_backlog_of_single_photos_is_captioned_in_batches_each_photo_once(
     assert all(job.status == Generation.Status.QUEUED for job in jobs)  # No worker yet: all wait.
 
     worker = start_worker(
-        concurrency=1,
-        purge=False,
-        CAPTIONS_MAX_BATCH="3",
-        CAPTIONS_BLIP_MODEL=str(tiny_blip_dir),
-        HF_VIT_GPT2_ENDPOINT_URL=hf.url,
-        HF_TOKEN="hf_test_token",
-        OPENAI_BASE_URL=llm.url,
-        OPENAI_API_KEY="sk-test",
-        OPENAI_MODEL="fake-model",
+        concurrency=1, purge=False, CAPTIONS_MAX_BATCH="3", **models_env(fakes, tiny_blip_dir)
     )
     for photo in photos:
         wait_for_final(alice_client, photo, worker=worker)
