@@ -42,9 +42,9 @@ DTYPES = ("auto", "float32", "float16", "bfloat16")
 QUANTIZE = ("none", "int8")
 
 
-def device_batch(device: str) -> int:
-    """Images per ``generate`` call on ``device`` unless ``max_batch`` says otherwise."""
-    return MAX_BATCH.get(device, MAX_BATCH_DEFAULT)
+def generate_batch(device: str, max_batch: int = 0) -> int:
+    """Images per ``generate`` call on ``device``: ``max_batch``, or 0 for the device's own."""
+    return max_batch or MAX_BATCH.get(device, MAX_BATCH_DEFAULT)
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ class LocalCaptioner:
         except (OSError, ValueError, TypeError) as exc:
             raise BackendError(f"could not read the image: {exc}") from exc
         pixel_values = pixel_values.to(self.device, self._dtype)
-        step = self.generation.max_batch or device_batch(str(self.device))
+        step = generate_batch(str(self.device), self.generation.max_batch)
         ids: list[list[int]] = []
         beams = self.generation.num_beams
         with (

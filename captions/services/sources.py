@@ -74,10 +74,11 @@ def caption_gather(source: str) -> int:
         return settings.CAPTIONS_GATHER_PHOTOS
     if captioner_kind(source) == "hf":
         return 0
-    from captions.backends.local import device_batch
+    from captions.backends.local import generate_batch
     from captions.backends.torch_device import resolve_device
 
-    return settings.CAPTIONS_MAX_BATCH or device_batch(resolve_device(settings.CAPTIONS_DEVICE))
+    # The batch captioner_for's captioner decodes at: the same settings, the same rule.
+    return generate_batch(resolve_device(settings.CAPTIONS_DEVICE), settings.CAPTIONS_MAX_BATCH)
 
 
 def tagger() -> Tagger:
