@@ -1,5 +1,6 @@
 """The Celery app. Workers import this; the web process only sends messages."""
 
+import functools
 import logging
 import os
 import time
@@ -111,11 +112,13 @@ def _share_cores_between_children(sender=None, **kwargs) -> None:
     os.environ["OMP_NUM_THREADS"] = str(max(1, worker_cores() // concurrency))
 
 
+@functools.cache
 def worker_cores() -> int:
     """The cores this worker may use: the machine's, or fewer where its CPU affinity (taskset, a
     cpuset) or a CPU quota (``docker run --cpus``, compose's ``cpus``, a Kubernetes limit) allows
     fewer. ``os.cpu_count()`` counts the host's cores inside a container, and children sized by it
-    would run more math threads than the quota lets run at once."""
+    would run more math threads than the quota lets run at once. Read once a process (both
+    ``worker_init`` handlers ask)."""
     import joblib  # Reads the affinity and the cgroup's quota (v1 and v2); never in the web process.
 
     return max(1, joblib.cpu_count())

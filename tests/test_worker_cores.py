@@ -4,7 +4,8 @@ the host's: a worker pinned to one core (taskset, a cpuset) or held to one core'
 ``os.cpu_count()`` would have given it every core of the host.
 
 Each story runs a real process under the real restriction: an affinity set before it starts, or a
-cgroup with a CPU quota mounted where a container sees its own (as Docker mounts it)."""
+cgroup with a CPU quota mounted where a container sees its own (as Docker mounts it). A machine on
+cgroup v1 cannot make a v2 quota, so there the v2 story gives the process the file a v2 container sees."""
 
 import os
 import shutil
@@ -95,3 +96,23 @@ def test_a_worker_in_a_container_held_to_one_core_gives_its_child_one_thread():
         group.rmdir()
     assert host >= 2  # The container still counts the host's cores...
     assert (usable, threads) == (1, "1")  # ...and the worker keeps to the one its quota allows.
+
+
+@needs_two_cores
+@pytest.mark.parametrize(("cpu_max", "cores"), [("100000 100000", 1), ("max 100000", None)])
+def test_a_worker_in_a_cgroup_v2_container_reads_its_quota_from_cpu_max(cpu_max, cores):
+    """Under cgroup v2 a container sees its own cgroup at /sys/fs/cgroup, its quota in ``cpu.max``
+    as "$MAX $PERIOD" ("max" for none). Where this machine runs cgroup v1 the story above cannot
+    make one, so the file is laid out as the kernel shows it, where a container sees it."""
+    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("mount"):
+        pytest.skip("needs root, unshare and mount to give the process its own /sys/fs/cgroup")
+    start = (
+        'mount -t tmpfs cgroup /sys/fs/cgroup && printf "%s\\n" "$CPU_MAX" > /sys/fs/cgroup/cpu.max '
+        f'&& exec "{sys.executable}" -c "$PROBE"'
+    )
+    host, usable, threads = probe(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", start],
+        env={**os.environ, "PROBE": PROBE, "CPU_MAX": cpu_max},
+    )
+    expected = cores or host
+    assert (usable, threads) == (expected, str(expected))

@@ -11,7 +11,7 @@ import re
 import pytest
 
 from captions.models import Generation
-from tests.integration.conftest import upload, wait_for_final
+from tests.integration.conftest import models_env, upload, wait_for_final
 
 pytestmark = [
     pytest.mark.slow,
@@ -22,17 +22,14 @@ LENT = re.compile(r"BlipForConditionalGeneration decoded on up to \d+ threads, [
 
 
 def _lending_worker(start_worker, fakes, tiny_blip_dir, lend: str):
-    hf, _ = fakes
+    # The offline writer, not the fake LLM: this story is about the vision worker alone.
+    offline_writer = {"OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""}
     return start_worker(
         loglevel="DEBUG",
         LOG_LEVEL="DEBUG",
         CAPTIONS_LEND_CORES=lend,
-        CAPTIONS_BLIP_MODEL=str(tiny_blip_dir),
-        HF_VIT_GPT2_ENDPOINT_URL=hf.url,
-        HF_TOKEN="hf_test_token",
-        OPENAI_API_KEY="",
-        OPENAI_BASE_URL="",
         OMP_NUM_THREADS="1",
+        **{**models_env(fakes, tiny_blip_dir), **offline_writer},
     )
 
 
