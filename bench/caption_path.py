@@ -37,6 +37,10 @@ settings), so random weights cost what real ones do. ``--early-end`` instead pas
 ``exponential_decay_length_penalty`` to every model (seed and product alike), so captions end
 early, which checks beam search's finished-beam paths.
 
+Before each timed run it records the load average and one core's speed (``bench.common.core_speed``),
+and flags runs whose speeds differ by more than SPEED_SPREAD: a virtual machine can slow down by half
+with nothing running on it, and a ratio holds only between runs at the same speed.
+
     python -m bench.caption_path [--reps 2] [--batches 1,8] [--early-end] [--name caption_path]
         [--variants "one task per model,balanced (the product)"] [--layouts single] [--chunk 4]
         [--malloc 64,128] [--max-batch 8]
@@ -52,11 +56,21 @@ import time
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from bench.common import PHOTO_NAMES, PHOTOS_DIR, load_average, machine, print_table, write_results
+from bench.common import (
+    PHOTO_NAMES,
+    PHOTOS_DIR,
+    core_speed,
+    load_average,
+    machine,
+    print_table,
+    write_results,
+)
 
 KINDS = ("blip", "vit_gpt2")
 SETTINGS = {"blip": {"max_length": 30, "num_beams": 4}, "vit_gpt2": {"max_length": 16, "num_beams": 4}}
 CORES = os.cpu_count() or 1
+# Runs whose core speeds (bench.common.core_speed) are further apart than this are flagged.
+SPEED_SPREAD = 1.15
 # generate's exponential_decay_length_penalty (start, factor): the end token's score grows after
 # `start` tokens, so the random models stop part-way (BLIP after ~10 tokens, ViT-GPT2 after ~7).
 EARLY_END = {"blip": (8, 1.3), "vit_gpt2": (4, 1.3)}
@@ -429,7 +443,14 @@ def main(argv: list[str] | None = None) -> None:
     cpu_s: dict[str, dict[int, list[float]]] = {name: {} for name in variants}
     lengths: dict[int, dict] = {}
     memory: dict[int, list] = {}
-    loads = []
+    loads, speeds = [], []
+
+    def before_run() -> str:
+        loads.append(load_average())
+        speeds.append(core_speed())
+        gflops, read = speeds[-1]
+        return f"(load {loads[-1]:.1f}, one core {gflops:.0f} GFLOP/s, {read:.1f} GB/s)"
+
     try:
         seed.token_ids(photos(1))  # warm-up: first calls allocate and fill caches
         for run in variants.values():
@@ -437,16 +458,17 @@ def main(argv: list[str] | None = None) -> None:
         for batch in batches:
             reps = args.reps if batch == 1 else 1
             for _ in range(reps):  # interleaved, so a burst of outside load hits every variant alike
-                loads.append(load_average())
+                conditions = before_run()
                 started = time.perf_counter()
                 seed_ids = seed.token_ids(photos(batch))
                 runs["seed"].setdefault(batch, []).append(time.perf_counter() - started)
                 lengths[batch] = {k: sorted({len(t) for t in v}) for k, v in seed_ids.items()}
                 print(
-                    f"  {'seed':<24} batch {batch}: {runs['seed'][batch][-1]:7.2f} s  (load {loads[-1]:.1f})"
+                    f"  {'seed':<24} batch {batch}: {runs['seed'][batch][-1]:7.2f} s  {conditions}",
+                    flush=True,
                 )
                 for name, run in variants.items():
-                    loads.append(load_average())
+                    conditions = before_run()
                     wall, ids, seconds, cpu = run(batch)
                     runs[name].setdefault(batch, []).append(wall)
                     cpu_s[name].setdefault(batch, []).append(cpu)
@@ -455,7 +477,7 @@ def main(argv: list[str] | None = None) -> None:
                     models = ", ".join(f"{k} {v:.2f} s" for k, v in seconds.items())
                     print(
                         f"  {name:<24} batch {batch}: {wall:7.2f} s  {models}  cpu {cpu:.2f} s"
-                        f"  differ {differ[name][batch]}  (load {loads[-1]:.1f})",
+                        f"  differ {differ[name][batch]}  {conditions}",
                         flush=True,
                     )
             named = {"pair": "one task per model (one model each)", "both": "balanced (both models)"}
@@ -502,6 +524,13 @@ def main(argv: list[str] | None = None) -> None:
         "cpu s/image: CPU seconds of every process per image, which outside load barely changes;"
         " for one-thread processes it is the wall time on a quiet machine"
     )
+    for unit, values in (("GFLOP/s", [s[0] for s in speeds]), ("GB/s read", [s[1] for s in speeds])):
+        slowest, fastest = min(values), max(values)
+        print(f"one core before each run: {slowest:.1f}-{fastest:.1f} {unit}", end="")
+        if fastest > SPEED_SPREAD * slowest:
+            print(f" ({fastest / slowest:.2f}x apart: compare ratios only between runs at the same speed)")
+        else:
+            print()
     print(f"\nseed caption lengths: {lengths}")
     for batch, layouts in memory.items():
         for layout, processes in layouts.items():
@@ -518,6 +547,8 @@ def main(argv: list[str] | None = None) -> None:
             "early_end": None if fixed else EARLY_END,
             "seed_caption_lengths": lengths,
             "load_average_during": [round(x, 2) for x in loads],
+            "core_gflops_during": [round(x[0], 1) for x in speeds],
+            "core_read_gbs_during": [round(x[1], 2) for x in speeds],
             "peak_rss_mb_after_batch": memory,
             "results": results,
         },

@@ -21,24 +21,73 @@ def load_average() -> float:
     return os.getloadavg()[0]
 
 
+def core_speed(size: int = 1024, calls: int = 3) -> tuple[float, float]:
+    """One core's speed now: (GFLOP/s of an fp32 product, GB/s read from memory), MKL, one thread,
+    the best of ``calls`` each.
+
+    The load average misses what slows a virtual machine from outside: another guest on the same
+    physical core or memory channels, or a host that lowers the clock. Run AC's machine in
+    docs/benchmarks.md did the product at 56 and, half an hour later, 90 GFLOP/s with nothing running
+    on it. Towers are bound by the first, decoders largely by the second. Taken before each timed run,
+    the two say whether the runs that a ratio compares ran on the same machine."""
+    import torch
+
+    global _stream
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        a = torch.full((size, size), 0.5)
+        b = torch.full((size, size), 0.25)
+        if _stream is None:  # 256 MB: far more than any cache.
+            _stream = torch.full((64 * 1024 * 1024,), 1.0)
+        product = stream = float("inf")
+        for _ in range(calls + 1):  # The first calls warm MKL's buffers and the pages.
+            started = time.perf_counter()
+            torch.mm(a, b)
+            product = min(product, time.perf_counter() - started)
+            started = time.perf_counter()
+            _stream.sum()
+            stream = min(stream, time.perf_counter() - started)
+        return 2 * size**3 / product / 1e9, _stream.numel() * 4 / stream / 1e9
+    finally:
+        torch.set_num_threads(threads)
+
+
+_stream = None
+
+
 def machine() -> dict:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
+    fields = _cpuinfo()
     memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
     return {
-        "cpu": cpu,
+        "cpu": fields.get("model name", platform.processor()),
+        # Virtual machines often name the CPU only "AMD EPYC": the family and model tell its generation
+        # (AMD family 25 model 1: Zen 3; model 17: Zen 4), and the widest vector unit which kernels MKL
+        # can run, so results from different machines read apart.
+        "cpu_family_model": f"{fields.get('cpu family', '?')}/{fields.get('model', '?')}",
+        "vector": next((flag for flag in VECTOR_FLAGS if flag in fields.get("flags", "").split()), "other"),
         "cores": os.cpu_count(),
         "memory_gib": round(memory_kb / 1024 / 1024, 1),
         "python": sys.version.split()[0],
         "load_average_at_start": round(load_average(), 2),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
     }
+
+
+VECTOR_FLAGS = ("avx512f", "avx2", "avx", "sse4_2")
+
+
+def _cpuinfo() -> dict[str, str]:
+    """The first processor's fields in /proc/cpuinfo (empty where there is none)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return {}
+    fields: dict[str, str] = {}
+    for line in text.split("\n\n", 1)[0].splitlines():
+        name, _, value = line.partition(":")
+        fields.setdefault(name.strip(), value.strip())
+    return fields
 
 
 def percentile(values: list[float], q: float) -> float:
