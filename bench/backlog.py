@@ -23,7 +23,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bench.common import machine, print_table, write_results
+from bench.common import best_rows, machine, print_table, write_results
 from bench.job_overhead import cpu_seconds, drop_database, fresh_database, wait_final
 from bench.upload_batch import distinct_images, pipeline_env, start_workers, upload
 
@@ -102,18 +102,8 @@ def main(argv: list[str] | None = None) -> None:
         drop_database()
 
     base = "each photo alone"
-    best = {label: min(r["drained_s"] for r in rs) for label, rs in runs.items()}
-    rows = [
-        [
-            label,
-            best[label],
-            min(r["upload_median_s"] for r in rs),
-            min(r["upload_slowest_s"] for r in rs),
-            min(r["worker_cpu_s"] for r in rs),
-            f"{best[base] / best[label]:.2f}x",
-        ]
-        for label, rs in runs.items()
-    ]
+    rows = best_rows(runs, "drained_s", ["upload_median_s", "upload_slowest_s", "worker_cpu_s"], base)
+    best = {row[0]: row[1] for row in rows}
     print_table(
         f"{args.uploads} single-photo uploads at once, local captioners, vision worker -c {args.concurrency} "
         f"(best of {args.rounds}; seconds)",

@@ -97,6 +97,21 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[round(q) - 1]
 
 
+def best_rows(runs: dict[str, list[dict]], key: str, others: list[str], base: str) -> list[list]:
+    """A summary row per variant of interleaved runs: its label, its best (least) ``key`` and
+    ``others`` over its runs, and how many times less ``key`` it took than the variant ``base``."""
+    best = {label: min(r[key] for r in rs) for label, rs in runs.items()}
+    return [
+        [
+            label,
+            best[label],
+            *(min(r[column] for r in rs) for column in others),
+            f"{best[base] / best[label]:.2f}x",
+        ]
+        for label, rs in runs.items()
+    ]
+
+
 def print_table(title: str, headers: list[str], rows: list[list]) -> None:
     cells = [[h for h in headers]] + [[_cell(v) for v in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]

@@ -29,7 +29,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from bench.common import PHOTO_NAMES, PHOTOS_DIR, machine, print_table, write_results
+from bench.common import PHOTO_NAMES, PHOTOS_DIR, best_rows, machine, print_table, write_results
 from bench.job_overhead import DB_NAME, PG, REDIS_URL, cpu_seconds, drop_database, fresh_database, wait_final
 
 
@@ -187,17 +187,8 @@ def main(argv: list[str] | None = None) -> None:
         drop_database()
 
     base = "one task per model"
-    best = {label: min(r["captions_done_s"] for r in rs) for label, rs in runs.items()}
-    rows = [
-        [
-            label,
-            best[label],
-            min(r["jobs_final_s"] for r in rs),
-            min(r["worker_cpu_s"] for r in rs),
-            f"{best[base] / best[label]:.2f}x",
-        ]
-        for label, rs in runs.items()
-    ]
+    rows = best_rows(runs, "captions_done_s", ["jobs_final_s", "worker_cpu_s"], base)
+    best = {row[0]: row[1] for row in rows}
     layout = ("" if args.lend else ", no cores lent") + (
         f", {args.max_batch} a generate call" if args.max_batch else ""
     )

@@ -54,10 +54,15 @@ def test_a_worker_pinned_to_one_core_gives_its_child_one_thread():
     assert (usable, threads) == (1, "1")  # ...but the worker sizes its child by its one core.
 
 
+def _can_mount_own_view() -> bool:
+    """Whether a process started here can be given its own mounts (root, unshare and mount)."""
+    return os.geteuid() == 0 and bool(shutil.which("unshare")) and bool(shutil.which("mount"))
+
+
 def _quota_cgroup() -> tuple[Path, Path, list[tuple[str, str]]] | None:
     """A place for a cgroup with a CPU quota of one core: (parent, where containers see their own,
     files to write); None where this machine does not let this process make one."""
-    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("mount"):
+    if not _can_mount_own_view():
         return None
     v1 = Path("/sys/fs/cgroup/cpu")
     if (v1 / "cpu.cfs_quota_us").exists():
@@ -104,7 +109,7 @@ def test_a_worker_in_a_cgroup_v2_container_reads_its_quota_from_cpu_max(cpu_max,
     """Under cgroup v2 a container sees its own cgroup at /sys/fs/cgroup, its quota in ``cpu.max``
     as "$MAX $PERIOD" ("max" for none). Where this machine runs cgroup v1 the story above cannot
     make one, so the file is laid out as the kernel shows it, where a container sees it."""
-    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("mount"):
+    if not _can_mount_own_view():
         pytest.skip("needs root, unshare and mount to give the process its own /sys/fs/cgroup")
     start = (
         'mount -t tmpfs cgroup /sys/fs/cgroup && printf "%s\\n" "$CPU_MAX" > /sys/fs/cgroup/cpu.max '
